@@ -1,0 +1,51 @@
+/** The Hono app: middleware order, routes, and the one place an error becomes a response. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { nanoid } from "nanoid";
+import { resolveTenant } from "./auth/middleware";
+import type { AppEnv } from "./context";
+import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
+import type { ErrorBody } from "./protocol";
+import { conversationRoutes } from "./routes/conversations";
+import { platformRoutes } from "./routes/platform";
+import { tokenRoutes } from "./routes/tokens";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+	c.set("requestId", c.req.header("cf-ray") ?? nanoid(16));
+	await next();
+	c.header("x-request-id", c.get("requestId"));
+});
+
+app.route("/platform/v1", platformRoutes);
+app.use("/v1/*", resolveTenant);
+app.route("/v1/tokens", tokenRoutes);
+app.route("/v1/conversations", conversationRoutes);
+
+app.notFound((c) => {
+	throw new AppError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+});
+
+function httpExceptionCode(status: number): ErrorCode {
+	const match = (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+	return match ?? (status >= 500 ? "internal" : "bad_request");
+}
+
+app.onError((error, c) => {
+	let appError: AppError;
+	if (error instanceof AppError) {
+		appError = error;
+	} else if (error instanceof HTTPException && error.status < 500) {
+		appError = new AppError(httpExceptionCode(error.status), error.message || "Bad request");
+	} else {
+		console.error("unhandled error", c.get("requestId"), error);
+		appError = new AppError("internal", "Internal error");
+	}
+	const body: ErrorBody = {
+		error: { code: appError.code, message: appError.message, requestId: c.get("requestId") ?? "" },
+	};
+	if (appError.retryAfter !== undefined) c.header("Retry-After", String(appError.retryAfter));
+	c.header("x-request-id", c.get("requestId"));
+	return c.json(body, appError.status as 400);
+});

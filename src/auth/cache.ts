@@ -1,0 +1,31 @@
+/**
+ * A small per-isolate cache with a TTL. Isolates are short-lived and many, so a change (a new domain,
+ * a revoked key, new settings) reaches every isolate within the TTL; the isolate that made the
+ * change drops its entry at once.
+ */
+export class TtlCache<V> {
+	readonly #entries = new Map<string, { value: V; expires: number }>();
+
+	constructor(
+		private readonly ttlMs: number,
+		private readonly maxEntries = 10_000,
+	) {}
+
+	async get(key: string, load: () => Promise<V>, ttlMs = this.ttlMs): Promise<V> {
+		const now = Date.now();
+		const hit = this.#entries.get(key);
+		if (hit && hit.expires > now) return hit.value;
+		const value = await load();
+		if (this.#entries.size >= this.maxEntries) this.#entries.clear();
+		this.#entries.set(key, { value, expires: now + ttlMs });
+		return value;
+	}
+
+	delete(key: string): void {
+		this.#entries.delete(key);
+	}
+
+	clear(): void {
+		this.#entries.clear();
+	}
+}

@@ -1,0 +1,201 @@
+/**
+ * One Durable Object per (tenant, conversation): the single writer of its members and messages, and
+ * the home of the hibernatable sockets of members who have the conversation open.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { AppError, toRpcError } from "../../errors";
+import {
+	DEFAULT_TENANT_SETTINGS,
+	type HistoryQuery,
+	type Message,
+	PING_FRAME,
+	PONG_FRAME,
+	PROTOCOL_VERSION,
+	type SendMessageBody,
+	type TenantSettings,
+} from "../../protocol";
+import { announceArrival, handleFrame, replay } from "./frames";
+import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
+import { RateLimiter } from "./rate-limiter";
+import { markRead } from "./read";
+import { migrate } from "./schema";
+import { type SendResult, sendMessage } from "./send";
+import { attach, attachmentOf, broadcast, onlineUserIds, openSocketsOf, sendFrame, userTag } from "./sockets";
+import { ConversationStore } from "./store";
+
+/** Headers the Worker sets on the upgrade request it forwards; the object is reachable only from it. */
+export const SOCKET_USER_HEADER = "x-edgechat-user";
+export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
+
+export class Conversation extends DurableObject<Env> {
+	store!: ConversationStore;
+	readonly limiter = new RateLimiter();
+	settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
+	#settingsJson = "";
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		void ctx.blockConcurrencyWhile(async () => {
+			migrate(ctx.storage.sql);
+			this.store = new ConversationStore(ctx.storage.sql);
+		});
+		// Answered by the runtime without waking the object, so an idle room can hibernate.
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+	}
+
+	/** The object's state, for the frame handlers that live in their own modules. */
+	get state(): DurableObjectState {
+		return this.ctx;
+	}
+
+	/** Every call carries the tenant's current settings; the object keeps the latest it has seen. */
+	private useSettings(settings: TenantSettings): void {
+		const json = JSON.stringify(settings);
+		if (json === this.#settingsJson) return;
+		this.#settingsJson = json;
+		this.settings = settings;
+	}
+
+	private guard<T>(fn: () => T): T {
+		try {
+			return fn();
+		} catch (error) {
+			throw toRpcError(error);
+		}
+	}
+
+	// ── RPC from the Worker ──────────────────────────────────────────────────────────────────────
+	create(input: CreateInput) {
+		return this.guard(() => {
+			const created = createConversation(this.store, input, Date.now());
+			return { created, conversation: this.store.view() };
+		});
+	}
+
+	getConversation(userId: string) {
+		return this.guard(() => {
+			this.requireMember(userId);
+			return this.store.view();
+		});
+	}
+
+	addMembers(actorId: string, userIds: string[]) {
+		return this.guard(() => {
+			const added = addMembers(this.store, actorId, userIds, Date.now());
+			if (added.length > 0) broadcast(this.ctx, { type: "member.added", userIds: added });
+			return this.store.view();
+		});
+	}
+
+	removeMember(actorId: string, userId: string): void {
+		this.guard(() => {
+			removeMember(this.store, actorId, userId);
+			for (const ws of this.ctx.getWebSockets(userTag(userId))) {
+				ws.close(4403, "removed from the conversation");
+			}
+			broadcast(this.ctx, { type: "member.removed", userId });
+		});
+	}
+
+	sendMessage(userId: string, body: SendMessageBody, settings: TenantSettings): SendResult {
+		return this.guard(() => {
+			this.useSettings(settings);
+			const result = sendMessage(this.store, this.limiter, this.settings, userId, body);
+			if (!result.duplicate) this.onMessageCreated(result.message);
+			return result;
+		});
+	}
+
+	listMessages(userId: string, query: HistoryQuery): { messages: Message[]; hasMore: boolean } {
+		return this.guard(() => {
+			this.requireMember(userId);
+			const page =
+				query.after !== undefined
+					? this.store.messagesAfter(query.after, query.limit + 1)
+					: this.store.messagesBefore(query.before ?? Number.MAX_SAFE_INTEGER, query.limit + 1);
+			return { messages: page.slice(0, query.limit), hasMore: page.length > query.limit };
+		});
+	}
+
+	markRead(userId: string, seq: number): void {
+		this.guard(() => markRead(this, userId, seq));
+	}
+
+	// ── internal ─────────────────────────────────────────────────────────────────────────────────
+	private requireMember(userId: string): void {
+		if (!this.store.meta || !this.store.members.has(userId)) {
+			throw new AppError("conversation_not_found", "No such conversation");
+		}
+	}
+
+	/** Called in the same synchronous block that stored the message. */
+	onMessageCreated(message: Message): void {
+		broadcast(this.ctx, { type: "message.created", message });
+	}
+
+	// ── WebSockets ───────────────────────────────────────────────────────────────────────────────
+	override async fetch(request: Request): Promise<Response> {
+		const userId = request.headers.get(SOCKET_USER_HEADER);
+		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId) {
+			return doError(new AppError("upgrade_required", "Expected a WebSocket upgrade"));
+		}
+		const settingsHeader = request.headers.get(SOCKET_SETTINGS_HEADER);
+		if (settingsHeader) this.useSettings(JSON.parse(settingsHeader) as TenantSettings);
+		if (!this.store.meta || !this.store.members.has(userId)) {
+			return doError(new AppError("conversation_not_found", "No such conversation"));
+		}
+		const afterParam = new URL(request.url).searchParams.get("after");
+		const after = afterParam === null ? null : Number(afterParam);
+
+		const online = onlineUserIds(this.ctx);
+		const { 0: client, 1: server } = new WebSocketPair();
+		this.ctx.acceptWebSocket(server, [userTag(userId)]);
+		attach(server, { userId });
+		sendFrame(server, {
+			type: "ready",
+			conversationId: this.store.meta.conversationId,
+			lastSeq: this.store.lastSeq,
+			protocol: PROTOCOL_VERSION,
+		});
+		if (after !== null) replay(this, server, after);
+		announceArrival(this, server, userId, online);
+		return new Response(null, { status: 101, webSocket: client });
+	}
+
+	override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+		const attachment = attachmentOf(ws);
+		if (!attachment || !this.store.members.has(attachment.userId)) {
+			ws.close(4403, "not a member of the conversation");
+			return;
+		}
+		handleFrame(this, ws, attachment.userId, data);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		this.leave(ws);
+		try {
+			ws.close(code, reason);
+		} catch {
+			// Already closed, or a code (1005, 1006) that cannot be sent back.
+		}
+	}
+
+	override async webSocketError(ws: WebSocket): Promise<void> {
+		this.leave(ws);
+	}
+
+	private leave(ws: WebSocket): void {
+		const attachment = attachmentOf(ws);
+		if (!attachment || openSocketsOf(this.ctx, attachment.userId, ws).length > 0) return;
+		broadcast(
+			this.ctx,
+			{ type: "presence", userId: attachment.userId, online: false },
+			(other) => other === ws,
+		);
+	}
+}
+
+/** The object answers a refused upgrade with the code and message; the Worker rebuilds the AppError. */
+function doError(error: AppError): Response {
+	return Response.json({ code: error.code, message: error.message }, { status: error.status });
+}

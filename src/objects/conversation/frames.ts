@@ -1,0 +1,153 @@
+/** What the Conversation object does with each frame a client sends on its socket. */
+import { AppError } from "../../errors";
+import { ClientFrame, LIMITS, type ServerFrame } from "../../protocol";
+import { assertNever } from "../../util";
+import type { Conversation } from "./conversation";
+import { markRead } from "./read";
+import { sendMessage } from "./send";
+import { broadcast, openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** UTF-8 size; a string of n UTF-16 units takes between n and 3n bytes, so most frames skip encoding. */
+function frameBytes(data: string | ArrayBuffer): number {
+	if (typeof data !== "string") return data.byteLength;
+	if (data.length > LIMITS.frameBytes) return data.length;
+	return data.length * 3 <= LIMITS.frameBytes ? data.length : encoder.encode(data).byteLength;
+}
+
+function errorFrame(error: unknown, clientId?: string): ServerFrame {
+	if (error instanceof AppError) {
+		return {
+			type: "error",
+			code: error.code,
+			message: error.message,
+			...(clientId === undefined ? {} : { clientId }),
+			...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+		};
+	}
+	console.error("frame handler failed", error);
+	return {
+		type: "error",
+		code: "internal",
+		message: "Internal error",
+		...(clientId === undefined ? {} : { clientId }),
+	};
+}
+
+/** Size check, JSON.parse, schema, then the typed frame; a bad frame is answered, never fatal. */
+export function parseFrame(data: string | ArrayBuffer): ClientFrame {
+	if (frameBytes(data) > LIMITS.frameBytes) {
+		throw new AppError("frame_too_large", `Frames are limited to ${LIMITS.frameBytes} bytes`);
+	}
+	const text = typeof data === "string" ? data : decoder.decode(data);
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		throw new AppError("invalid_json", "Frames are JSON text");
+	}
+	const parsed = ClientFrame.safeParse(json);
+	if (parsed.success) return parsed.data;
+	const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
+	const known = ClientFrame.options.some((option) => option.shape.type.value === type);
+	if (!known) throw new AppError("unknown_frame", `Unknown frame type ${JSON.stringify(type ?? null)}`);
+	const issue = parsed.error.issues[0];
+	throw new AppError("bad_request", `${issue?.path.join(".") || "frame"}: ${issue?.message ?? "invalid"}`);
+}
+
+export function handleFrame(
+	room: Conversation,
+	ws: WebSocket,
+	userId: string,
+	data: string | ArrayBuffer,
+): void {
+	let frame: ClientFrame;
+	try {
+		frame = parseFrame(data);
+	} catch (error) {
+		sendFrame(ws, errorFrame(error, clientIdOf(data)));
+		return;
+	}
+	try {
+		dispatch(room, ws, userId, frame);
+	} catch (error) {
+		sendFrame(ws, errorFrame(error, frame.type === "message.send" ? frame.clientId : undefined));
+	}
+}
+
+function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: ClientFrame): void {
+	switch (frame.type) {
+		case "ping":
+			// The runtime answers the exact text {"type":"ping"} itself; this covers other spellings.
+			sendFrame(ws, { type: "pong" });
+			return;
+		case "message.send": {
+			const { type: _type, ...body } = frame;
+			const result = sendMessage(room.store, room.limiter, room.settings, userId, body);
+			if (!result.duplicate) room.onMessageCreated(result.message);
+			sendFrame(ws, {
+				type: "message.ack",
+				clientId: frame.clientId,
+				seq: result.message.seq,
+				id: result.message.id,
+				duplicate: result.duplicate,
+			});
+			return;
+		}
+		case "read.mark":
+			markRead(room, userId, frame.seq);
+			return;
+		case "typing.start":
+		case "typing.stop": {
+			const wait = room.limiter.take(`typing:${userId}`, room.settings.typingRate);
+			if (wait > 0) throw new AppError("rate_limited", "Too many typing frames", wait);
+			const sender = userTag(userId);
+			const typing = { type: "typing", userId, active: frame.type === "typing.start" } as const;
+			broadcast(room.state, typing, (other) => room.state.getTags(other).includes(sender));
+			return;
+		}
+		case "sync":
+			replay(room, ws, frame.after);
+			return;
+		default:
+			assertNever(frame);
+	}
+}
+
+/** Sends every message after `after`, in order, up to the replay cap, then says where it stopped. */
+export function replay(room: Conversation, ws: WebSocket, after: number): void {
+	const messages = room.store.messagesAfter(after, LIMITS.replayMessages);
+	for (const message of messages) safeSend(ws, JSON.stringify({ type: "message.created", message }));
+	const lastSentSeq = messages.at(-1)?.seq ?? after;
+	if (lastSentSeq < room.store.lastSeq) {
+		sendFrame(ws, { type: "replay.truncated", lastSentSeq, lastSeq: room.store.lastSeq });
+	}
+}
+
+/** Tells the others a user came online, and the newcomer who is online already. */
+export function announceArrival(
+	room: Conversation,
+	ws: WebSocket,
+	userId: string,
+	online: Set<string>,
+): void {
+	for (const other of online)
+		if (other !== userId) sendFrame(ws, { type: "presence", userId: other, online: true });
+	if (openSocketsOf(room.state, userId, ws).length === 0) {
+		broadcast(room.state, { type: "presence", userId, online: true }, (other) => other === ws);
+	}
+}
+
+function clientIdOf(data: string | ArrayBuffer): string | undefined {
+	if (typeof data !== "string" || data.length > LIMITS.frameBytes) return undefined;
+	try {
+		const json: unknown = JSON.parse(data);
+		const clientId =
+			typeof json === "object" && json !== null ? (json as { clientId?: unknown }).clientId : undefined;
+		return typeof clientId === "string" && clientId.length <= 64 ? clientId : undefined;
+	} catch {
+		return undefined;
+	}
+}

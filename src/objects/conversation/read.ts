@@ -1,0 +1,12 @@
+import { AppError } from "../../errors";
+import type { Conversation } from "./conversation";
+import { broadcast } from "./sockets";
+
+/** Moves the member's read watermark forward (never back) and tells the room when it moved. */
+export function markRead(room: Conversation, userId: string, seq: number): void {
+	if (!room.store.members.has(userId)) throw new AppError("conversation_not_found", "No such conversation");
+	if (seq > room.store.lastSeq) {
+		throw new AppError("invalid_seq", `seq ${seq} is beyond the last message (${room.store.lastSeq})`);
+	}
+	if (room.store.advanceRead(userId, seq)) broadcast(room.state, { type: "read.updated", userId, seq });
+}

@@ -1,0 +1,38 @@
+/**
+ * The Conversation object's SQLite schema. Each entry runs once, in order, inside
+ * blockConcurrencyWhile in the constructor; never edit an entry that has shipped, append one.
+ */
+export const MIGRATIONS: readonly string[] = [
+	`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	 CREATE TABLE members (
+	   user_id TEXT PRIMARY KEY,
+	   role TEXT NOT NULL,
+	   joined_at INTEGER NOT NULL,
+	   read_seq INTEGER NOT NULL DEFAULT 0,
+	   delivered_seq INTEGER NOT NULL DEFAULT 0
+	 );
+	 CREATE TABLE messages (
+	   seq INTEGER PRIMARY KEY,
+	   id TEXT NOT NULL UNIQUE,
+	   sender_id TEXT NOT NULL,
+	   client_id TEXT NOT NULL,
+	   text TEXT,
+	   attachments TEXT NOT NULL DEFAULT '[]',
+	   reply_to INTEGER,
+	   created_at INTEGER NOT NULL,
+	   edited_at INTEGER,
+	   deleted_at INTEGER,
+	   UNIQUE (sender_id, client_id)
+	 );`,
+];
+
+export function migrate(sql: SqlStorage): void {
+	sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
+	const row = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
+	let version = row?.version ?? 0;
+	if (!row) sql.exec("INSERT INTO _schema (version) VALUES (0)");
+	for (; version < MIGRATIONS.length; version++) {
+		sql.exec(MIGRATIONS[version] as string);
+		sql.exec("UPDATE _schema SET version = ?", version + 1);
+	}
+}

@@ -1,0 +1,213 @@
+/**
+ * The Conversation object's state in SQLite, with a write-through copy of the small parts (meta,
+ * members, lastSeq) in memory. The object is the only writer, so the copy cannot go stale; it is
+ * rebuilt from SQLite whenever the object starts, after hibernation or eviction.
+ */
+import type { Attachment, Conversation, Member, Message, Role } from "../../protocol";
+
+export interface ConversationMeta {
+	tenantId: string;
+	conversationId: string;
+	type: "direct" | "group";
+	title: string | null;
+	createdAt: number;
+	createdBy: string;
+}
+
+interface MemberRow {
+	userId: string;
+	role: Role;
+	joinedAt: number;
+	readSeq: number;
+	deliveredSeq: number;
+}
+
+type MessageRow = {
+	seq: number;
+	id: string;
+	sender_id: string;
+	client_id: string;
+	text: string | null;
+	attachments: string;
+	reply_to: number | null;
+	created_at: number;
+	edited_at: number | null;
+	deleted_at: number | null;
+};
+
+const MESSAGE_COLUMNS =
+	"seq, id, sender_id, client_id, text, attachments, reply_to, created_at, edited_at, deleted_at";
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export class ConversationStore {
+	meta: ConversationMeta | null = null;
+	lastSeq = 0;
+	readonly members = new Map<string, MemberRow>();
+
+	constructor(private readonly sql: SqlStorage) {
+		this.load();
+	}
+
+	private load(): void {
+		const meta = this.sql
+			.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'conversation'")
+			.toArray()[0];
+		this.meta = meta ? (JSON.parse(meta.value) as ConversationMeta) : null;
+		this.lastSeq = this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+		this.members.clear();
+		for (const row of this.sql.exec<{
+			user_id: string;
+			role: string;
+			joined_at: number;
+			read_seq: number;
+			delivered_seq: number;
+		}>("SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members")) {
+			this.members.set(row.user_id, {
+				userId: row.user_id,
+				role: row.role as Role,
+				joinedAt: row.joined_at,
+				readSeq: row.read_seq,
+				deliveredSeq: row.delivered_seq,
+			});
+		}
+	}
+
+	create(meta: ConversationMeta, members: { userId: string; role: Role }[]): void {
+		this.sql.exec("INSERT INTO meta (key, value) VALUES ('conversation', ?)", JSON.stringify(meta));
+		this.meta = meta;
+		this.addMembers(members, meta.createdAt);
+	}
+
+	addMembers(members: { userId: string; role: Role }[], now: number): void {
+		for (const { userId, role } of members) {
+			if (this.members.has(userId)) continue;
+			// A new member has read nothing yet, but owes no receipts for what came before joining.
+			this.sql.exec(
+				"INSERT INTO members (user_id, role, joined_at, read_seq, delivered_seq) VALUES (?, ?, ?, 0, 0)",
+				userId,
+				role,
+				now,
+			);
+			this.members.set(userId, { userId, role, joinedAt: now, readSeq: 0, deliveredSeq: 0 });
+		}
+	}
+
+	removeMember(userId: string): void {
+		this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
+		this.members.delete(userId);
+	}
+
+	setRole(userId: string, role: Role): void {
+		const member = this.members.get(userId);
+		if (!member) return;
+		this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+		member.role = role;
+	}
+
+	/** Moves the member's read watermark forward; answers whether it moved. */
+	advanceRead(userId: string, seq: number): boolean {
+		const member = this.members.get(userId);
+		if (!member || seq <= member.readSeq) return false;
+		this.sql.exec("UPDATE members SET read_seq = ? WHERE user_id = ?", seq, userId);
+		member.readSeq = seq;
+		return true;
+	}
+
+	insertMessage(message: {
+		seq: number;
+		id: string;
+		senderId: string;
+		clientId: string;
+		text: string | null;
+		attachments: Attachment[];
+		replyTo: number | null;
+		createdAt: number;
+	}): void {
+		this.sql.exec(
+			`INSERT INTO messages (seq, id, sender_id, client_id, text, attachments, reply_to, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			message.seq,
+			message.id,
+			message.senderId,
+			message.clientId,
+			message.text,
+			JSON.stringify(message.attachments),
+			message.replyTo,
+			message.createdAt,
+		);
+		this.lastSeq = message.seq;
+	}
+
+	findByClientId(senderId: string, clientId: string): Message | null {
+		const row = this.sql
+			.exec<MessageRow>(
+				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`,
+				senderId,
+				clientId,
+			)
+			.toArray()[0];
+		return row ? this.toMessage(row) : null;
+	}
+
+	/** Messages with seq > after, ascending. */
+	messagesAfter(after: number, limit: number): Message[] {
+		return this.sql
+			.exec<MessageRow>(
+				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
+				after,
+				limit,
+			)
+			.toArray()
+			.map((row) => this.toMessage(row));
+	}
+
+	/** Messages with seq < before, descending. */
+	messagesBefore(before: number, limit: number): Message[] {
+		return this.sql
+			.exec<MessageRow>(
+				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+				before,
+				limit,
+			)
+			.toArray()
+			.map((row) => this.toMessage(row));
+	}
+
+	toMessage(row: MessageRow): Message {
+		return {
+			id: row.id,
+			conversationId: this.meta?.conversationId ?? "",
+			seq: row.seq,
+			senderId: row.sender_id,
+			clientId: row.client_id,
+			text: row.text,
+			attachments: JSON.parse(row.attachments) as Attachment[],
+			replyTo: row.reply_to,
+			createdAt: iso(row.created_at) as string,
+			editedAt: iso(row.edited_at),
+			deletedAt: iso(row.deleted_at),
+		};
+	}
+
+	view(): Conversation {
+		const meta = this.meta as ConversationMeta;
+		const members: Member[] = [...this.members.values()]
+			.sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1))
+			.map((m) => ({
+				userId: m.userId,
+				role: m.role,
+				joinedAt: new Date(m.joinedAt).toISOString(),
+				readSeq: m.readSeq,
+				deliveredSeq: m.deliveredSeq,
+			}));
+		return {
+			id: meta.conversationId,
+			type: meta.type,
+			title: meta.title,
+			createdAt: new Date(meta.createdAt).toISOString(),
+			createdBy: meta.createdBy,
+			lastSeq: this.lastSeq,
+			members,
+		};
+	}
+}

@@ -1,0 +1,25 @@
+/**
+ * The only place Durable Object names are built. Every name embeds the tenant id, and neither a
+ * tenant id nor a conversation id can contain ":", so one tenant can never address another's objects.
+ */
+import { nanoid } from "nanoid";
+import { base64UrlEncode } from "../auth/crypto";
+
+export function conversationName(tenantId: string, conversationId: string): string {
+	return `${tenantId}:${conversationId}`;
+}
+
+export function conversationStub(env: Env, tenantId: string, conversationId: string) {
+	return env.CONVERSATION.getByName(conversationName(tenantId, conversationId));
+}
+
+/** A direct conversation's id is derived from the pair, so both users reach the same one. */
+export async function directConversationId(a: string, b: string): Promise<string> {
+	const [first, second] = a < b ? [a, b] : [b, a];
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${first}\n${second}`));
+	return `d_${base64UrlEncode(new Uint8Array(digest)).slice(0, 27)}`;
+}
+
+export function newGroupConversationId(): string {
+	return `g_${nanoid(21)}`;
+}

@@ -1,0 +1,200 @@
+/**
+ * Every shape that crosses the wire: HTTP bodies and queries, WebSocket frames, errors. The client in
+ * client/ imports this module, so it imports nothing but zod.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Defaults of the limits in docs/api.md; the per-tenant ones can be changed by the platform admin. */
+export const LIMITS = {
+	textBytes: 16 * 1024,
+	frameBytes: 64 * 1024,
+	groupMembers: 100,
+	replayMessages: 1000,
+	historyPage: 200,
+	attachments: 10,
+} as const;
+
+export const Id = z
+	.string()
+	.min(1)
+	.max(64)
+	.regex(/^[A-Za-z0-9_-]+$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+export const UserId = z
+	.string()
+	.min(1)
+	.max(128)
+	.regex(/^[A-Za-z0-9_.@+=-]+$/, "must be 1-128 characters of A-Z a-z 0-9 _ . @ + = -");
+export type UserId = z.infer<typeof UserId>;
+export const ClientId = z.string().min(1).max(64);
+export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const QuerySeq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+// ── tenants and tokens ─────────────────────────────────────────────────────────────────────────
+export const RateLimitSettings = z.object({
+	perSecond: z.number().positive().max(100_000),
+	burst: z.number().int().min(1).max(100_000),
+});
+export type RateLimitSettings = z.infer<typeof RateLimitSettings>;
+
+export const TenantSettings = z.object({
+	sendRate: RateLimitSettings,
+	typingRate: RateLimitSettings,
+});
+export type TenantSettings = z.infer<typeof TenantSettings>;
+
+export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
+	sendRate: { perSecond: 10, burst: 20 },
+	typingRate: { perSecond: 2, burst: 5 },
+};
+
+export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const AddDomainBody = z
+	.object({
+		hostname: z
+			.string()
+			.trim()
+			.toLowerCase()
+			.max(253)
+			.regex(
+				/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+				"must be a hostname without scheme or port",
+			),
+	})
+	.strict();
+export const UpdateTenantBody = z
+	.object({ settings: z.object({ sendRate: RateLimitSettings, typingRate: RateLimitSettings }).partial() })
+	.strict();
+
+export const CreateTokenBody = z
+	.object({
+		userId: UserId,
+		name: z.string().trim().min(1).max(200).optional(),
+		ttlSeconds: z
+			.number()
+			.int()
+			.min(60)
+			.max(30 * 24 * 3600)
+			.optional(),
+	})
+	.strict();
+
+// ── conversations ──────────────────────────────────────────────────────────────────────────────
+export const CreateConversationBody = z.discriminatedUnion("type", [
+	z.object({ type: z.literal("direct"), memberIds: z.tuple([UserId]) }).strict(),
+	z
+		.object({
+			type: z.literal("group"),
+			title: z.string().trim().min(1).max(200).optional(),
+			memberIds: z.array(UserId).max(1000),
+		})
+		.strict(),
+]);
+export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
+
+export const AddMembersBody = z.object({ userIds: z.array(UserId).min(1).max(1000) }).strict();
+
+export const SendMessageBody = z
+	.object({
+		clientId: ClientId,
+		text: z.string().optional(),
+		attachments: z.array(Id).max(LIMITS.attachments).optional(),
+		replyTo: Seq.min(1).optional(),
+	})
+	.strict();
+export type SendMessageBody = z.infer<typeof SendMessageBody>;
+
+export const HistoryQuery = z
+	.object({
+		after: QuerySeq.optional(),
+		before: QuerySeq.optional(),
+		limit: z.coerce.number().int().min(1).max(LIMITS.historyPage).default(50),
+	})
+	.refine((q) => q.after === undefined || q.before === undefined, "give either after or before, not both");
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+export const ReadBody = z.object({ seq: Seq }).strict();
+
+export const SocketQuery = z.object({ after: QuerySeq.optional(), token: z.string().optional() });
+
+// ── wire shapes ────────────────────────────────────────────────────────────────────────────────
+export const Role = z.enum(["owner", "admin", "member"]);
+export type Role = z.infer<typeof Role>;
+
+export interface Message {
+	id: string;
+	conversationId: string;
+	seq: number;
+	senderId: string;
+	clientId: string;
+	text: string | null;
+	attachments: Attachment[];
+	replyTo: number | null;
+	createdAt: string;
+	editedAt: string | null;
+	deletedAt: string | null;
+}
+
+export interface Attachment {
+	id: string;
+	contentType: string;
+	size: number;
+	url: string;
+}
+
+export interface Member {
+	userId: string;
+	role: Role;
+	joinedAt: string;
+	readSeq: number;
+	deliveredSeq: number;
+}
+
+export interface Conversation {
+	id: string;
+	type: "direct" | "group";
+	title: string | null;
+	createdAt: string;
+	createdBy: string;
+	lastSeq: number;
+	members: Member[];
+}
+
+export interface ErrorBody {
+	error: { code: string; message: string; requestId: string };
+}
+
+// ── WebSocket frames ───────────────────────────────────────────────────────────────────────────
+export const ClientFrame = z.discriminatedUnion("type", [
+	z.object({ type: z.literal("ping") }),
+	z.object({
+		type: z.literal("message.send"),
+		clientId: ClientId,
+		text: z.string().optional(),
+		attachments: z.array(Id).max(LIMITS.attachments).optional(),
+		replyTo: Seq.min(1).optional(),
+	}),
+	z.object({ type: z.literal("read.mark"), seq: Seq }),
+	z.object({ type: z.literal("typing.start") }),
+	z.object({ type: z.literal("typing.stop") }),
+	z.object({ type: z.literal("sync"), after: Seq }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+export type ServerFrame =
+	| { type: "ready"; conversationId: string; lastSeq: number; protocol: number }
+	| { type: "pong" }
+	| { type: "message.created"; message: Message }
+	| { type: "message.ack"; clientId: string; seq: number; id: string; duplicate: boolean }
+	| { type: "read.updated"; userId: string; seq: number }
+	| { type: "typing"; userId: string; active: boolean }
+	| { type: "presence"; userId: string; online: boolean }
+	| { type: "replay.truncated"; lastSentSeq: number; lastSeq: number }
+	| { type: "member.added"; userIds: string[] }
+	| { type: "member.removed"; userId: string }
+	| { type: "error"; code: string; message: string; clientId?: string; retryAfter?: number };
+
+/** The exact text of a ping frame: answered by the runtime without waking a hibernated object. */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';

@@ -1,0 +1,22 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+	plugins: [
+		cloudflareTest(async () => ({
+			wrangler: { configPath: "./wrangler.jsonc" },
+			miniflare: {
+				bindings: {
+					PLATFORM_ADMIN_KEY: "test_admin_key",
+					DEV_TENANT_API_KEY: "unused_in_tests",
+					TEST_MIGRATIONS: await readD1Migrations("migrations/d1"),
+				},
+			},
+		})),
+	],
+	test: {
+		include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+		setupFiles: ["./test/setup.ts"],
+		testTimeout: 20_000,
+	},
+});
