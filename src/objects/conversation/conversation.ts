@@ -14,6 +14,7 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
+import { type WorkHandler, WorkQueue } from "../work-queue";
 import { announceArrival, handleFrame, replay } from "./frames";
 import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
 import { RateLimiter } from "./rate-limiter";
@@ -29,6 +30,7 @@ export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
 
 export class Conversation extends DurableObject<Env> {
 	store!: ConversationStore;
+	work!: WorkQueue;
 	readonly limiter = new RateLimiter();
 	settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
 	#settingsJson = "";
@@ -38,6 +40,7 @@ export class Conversation extends DurableObject<Env> {
 		void ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage.sql);
 			this.store = new ConversationStore(ctx.storage.sql);
+			this.work = new WorkQueue(ctx.storage);
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
@@ -131,6 +134,16 @@ export class Conversation extends DurableObject<Env> {
 	/** Called in the same synchronous block that stored the message. */
 	onMessageCreated(message: Message): void {
 		broadcast(this.ctx, { type: "message.created", message });
+	}
+
+	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────
+	override async alarm(): Promise<void> {
+		await this.work.run(this.workHandlers());
+	}
+
+	/** One handler per kind of background work; see WorkQueue for the contract. */
+	private workHandlers(): Record<string, WorkHandler> {
+		return {};
 	}
 
 	// ── WebSockets ───────────────────────────────────────────────────────────────────────────────

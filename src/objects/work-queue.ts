@@ -1,0 +1,113 @@
+/**
+ * A Durable Object has one alarm; this multiplexes it through a table of due work, one row per kind
+ * of work ("inbox", "mirror", "retention", ...). Work is durable (the rows survive eviction), the
+ * alarm re-arms itself, and a failed kind backs off without holding up the others.
+ *
+ * Contract for a handler: it is idempotent (alarms are at-least-once), it does a bounded batch, and
+ * it answers whether work of its kind remains. It reads that answer from storage after its last
+ * await, in the same synchronous block in which the queue then clears or keeps the row, so work
+ * enqueued while the handler was awaiting is never dropped.
+ */
+
+export type WorkHandler = () => Promise<boolean>;
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export function backoffMs(attempts: number): number {
+	const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempts - 1));
+	// Jitter spreads the retries of many objects that failed on the same outage.
+	return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+export class WorkQueue {
+	/** The alarm time we know is set; null after a restart, when we do not know and set it again. */
+	#armedAt: number | null = null;
+
+	constructor(private readonly storage: DurableObjectStorage) {
+		storage.sql.exec(
+			"CREATE TABLE IF NOT EXISTS due_work (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
+		);
+	}
+
+	/** Makes `kind` due at `at` (or earlier if it already was). Synchronous apart from the alarm write. */
+	schedule(kind: string, at = Date.now()): void {
+		const row = this.storage.sql
+			.exec<{ due_at: number }>("SELECT due_at FROM due_work WHERE kind = ?", kind)
+			.toArray()[0];
+		if (row && row.due_at <= at && this.#armedAt !== null && this.#armedAt <= row.due_at) return;
+		if (!row || row.due_at > at) {
+			this.storage.sql.exec(
+				"INSERT INTO due_work (kind, due_at, attempts) VALUES (?, ?, 0) ON CONFLICT (kind) DO UPDATE SET due_at = excluded.due_at",
+				kind,
+				at,
+			);
+		}
+		this.arm();
+	}
+
+	/** When `kind` is next due, or null when it is not scheduled. */
+	dueAt(kind: string): number | null {
+		return (
+			this.storage.sql
+				.exec<{ due_at: number }>("SELECT due_at FROM due_work WHERE kind = ?", kind)
+				.toArray()[0]?.due_at ?? null
+		);
+	}
+
+	attempts(kind: string): number {
+		return (
+			this.storage.sql
+				.exec<{ attempts: number }>("SELECT attempts FROM due_work WHERE kind = ?", kind)
+				.toArray()[0]?.attempts ?? 0
+		);
+	}
+
+	/** Runs every kind that is due; call it from the object's `alarm()`. Never throws. */
+	async run(handlers: Record<string, WorkHandler>, now = Date.now()): Promise<void> {
+		this.#armedAt = null; // the alarm that woke us is spent
+		const due = this.storage.sql
+			.exec<{ kind: string; attempts: number }>("SELECT kind, attempts FROM due_work WHERE due_at <= ?", now)
+			.toArray();
+		await Promise.all(
+			due.map(async ({ kind, attempts }) => {
+				const handler = handlers[kind];
+				if (!handler) {
+					this.storage.sql.exec("DELETE FROM due_work WHERE kind = ?", kind);
+					return;
+				}
+				try {
+					const more = await handler();
+					if (more) {
+						this.storage.sql.exec(
+							"UPDATE due_work SET due_at = ?, attempts = 0 WHERE kind = ?",
+							Date.now(),
+							kind,
+						);
+					} else {
+						this.storage.sql.exec("DELETE FROM due_work WHERE kind = ?", kind);
+					}
+				} catch (error) {
+					console.error(`work ${kind} failed (attempt ${attempts + 1})`, error);
+					this.storage.sql.exec(
+						"UPDATE due_work SET due_at = ?, attempts = ? WHERE kind = ?",
+						Date.now() + backoffMs(attempts + 1),
+						attempts + 1,
+						kind,
+					);
+				}
+			}),
+		);
+		this.arm();
+	}
+
+	private arm(): void {
+		const next = this.storage.sql
+			.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM due_work")
+			.one().at;
+		if (next === null || (this.#armedAt !== null && this.#armedAt <= next)) return;
+		this.#armedAt = next;
+		// setAlarm on a SQLite-backed object is a storage write: the output gate holds every reply until
+		// it is durable, so nothing is acknowledged before the work is armed; no await is needed.
+		void this.storage.setAlarm(next);
+	}
+}
