@@ -9,6 +9,8 @@ export default defineConfig({
 				bindings: {
 					PLATFORM_ADMIN_KEY: "test_admin_key",
 					DEV_TENANT_API_KEY: "unused_in_tests",
+					// Turns on the test-only fault switches of src/test-hooks.ts.
+					EDGECHAT_TEST_HOOKS: "1",
 					TEST_MIGRATIONS: await readD1Migrations("migrations/d1"),
 				},
 			},
