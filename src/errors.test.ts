@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { AppError, ERROR_CODES, type ErrorCode, fromRpcError, toRpcError } from "./errors";
+import {
+	AppError,
+	ERROR_CODES,
+	type ErrorCode,
+	fromRpcFailure,
+	guard,
+	guardAsync,
+	isRpcFailure,
+	rpc,
+} from "./errors";
 
 describe("the error-code table", () => {
 	it("maps every code to a 4xx/5xx status and a close code the WebSocket spec allows", () => {
@@ -34,10 +43,14 @@ describe("the error-code table", () => {
 		expect(ERROR_CODES.internal.close).toBe(1011);
 	});
 
-	it("rebuilds an AppError that crossed an RPC boundary as a plain Error, message with colons included", () => {
-		const original = new AppError("rate_limited", "Too many: slow down", 3);
-		const wire = new Error(toRpcError(original).message); // all that RPC keeps
-		const rebuilt = fromRpcError(wire);
+	it("carries an AppError across an RPC boundary as a value and rebuilds it on the other side", async () => {
+		const refused = guard(() => {
+			throw new AppError("rate_limited", "Too many: slow down", 3);
+		});
+		expect(isRpcFailure(refused)).toBe(true);
+		// What crosses RPC is structured-cloned: only plain data survives.
+		const wire = structuredClone(refused);
+		const rebuilt = await rpc(async () => wire).catch((error: unknown) => error);
 		expect(rebuilt).toBeInstanceOf(AppError);
 		expect(rebuilt).toMatchObject({
 			code: "rate_limited",
@@ -45,13 +58,18 @@ describe("the error-code table", () => {
 			retryAfter: 3,
 			status: 429,
 		});
+		expect(await rpc(async () => guard(() => 42))).toBe(42);
+		expect(await rpc(async () => guardAsync(async () => "ok"))).toBe("ok");
 	});
 
-	it("leaves errors that are not ours untouched", () => {
-		const other = new Error("edgechat:not_a_code::x");
-		expect(fromRpcError(other)).toBe(other);
-		const plain = new TypeError("boom");
-		expect(fromRpcError(plain)).toBe(plain);
-		expect(toRpcError(plain)).toBe(plain);
+	it("lets errors that are not AppErrors propagate", () => {
+		expect(() =>
+			guard(() => {
+				throw new TypeError("boom");
+			}),
+		).toThrow(TypeError);
+		expect(fromRpcFailure({ edgechatError: { code: "nonsense" as never, message: "x" } }).code).toBe(
+			"internal",
+		);
 	});
 });

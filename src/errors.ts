@@ -60,32 +60,60 @@ export class AppError extends Error {
 }
 
 /**
- * Workers RPC keeps an error's message but drops its custom properties, so an AppError crossing a
- * Durable Object boundary travels as a message of the form `edgechat:<code>:<retryAfter>:<message>`.
+ * An AppError crossing a Durable Object boundary. Workers RPC keeps only the message of a thrown
+ * error, and the runtime logs every exception thrown out of an RPC method as uncaught, so a refusal
+ * travels as a returned value instead: the object's `guard` turns the AppError into this shape and
+ * the Worker's `rpc` turns it back into the same AppError.
  * https://developers.cloudflare.com/durable-objects/best-practices/error-handling/
  */
-const RPC_PREFIX = "edgechat:";
-
-export function toRpcError(error: unknown): Error {
-	if (error instanceof AppError) {
-		return new Error(`${RPC_PREFIX}${error.code}:${error.retryAfter ?? ""}:${error.message}`);
-	}
-	return error instanceof Error ? error : new Error(String(error));
+export interface RpcFailure {
+	edgechatError: { code: ErrorCode; message: string; retryAfter?: number };
 }
 
-export function fromRpcError(error: unknown): unknown {
-	if (!(error instanceof Error) || !error.message.startsWith(RPC_PREFIX)) return error;
-	const rest = error.message.slice(RPC_PREFIX.length);
-	const [code = "", retryAfter = "", ...message] = rest.split(":");
-	if (!isErrorCode(code)) return error;
-	return new AppError(code, message.join(":"), retryAfter === "" ? undefined : Number(retryAfter));
+export function isRpcFailure(value: unknown): value is RpcFailure {
+	return typeof value === "object" && value !== null && "edgechatError" in value;
 }
 
-/** Runs an RPC call to a Durable Object and turns an AppError that crossed the boundary back into one. */
-export async function rpc<T>(call: () => Promise<T>): Promise<T> {
+export function toRpcFailure(error: AppError): RpcFailure {
+	return {
+		edgechatError: {
+			code: error.code,
+			message: error.message,
+			...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+		},
+	};
+}
+
+export function fromRpcFailure(failure: RpcFailure): AppError {
+	const { code, message, retryAfter } = failure.edgechatError;
+	return new AppError(isErrorCode(code) ? code : "internal", message, retryAfter);
+}
+
+/** In a Durable Object's RPC method: answers fn's value, or its AppError as an RpcFailure. */
+export function guard<T>(fn: () => T): T | RpcFailure {
 	try {
-		return await call();
+		return fn();
 	} catch (error) {
-		throw fromRpcError(error);
+		if (error instanceof AppError) return toRpcFailure(error);
+		throw error;
 	}
+}
+
+/** The async form of `guard`, for RPC methods that await. */
+export async function guardAsync<T>(fn: () => Promise<T>): Promise<T | RpcFailure> {
+	try {
+		return await fn();
+	} catch (error) {
+		if (error instanceof AppError) return toRpcFailure(error);
+		throw error;
+	}
+}
+
+/** On the Worker side of an RPC call: answers the value, or throws the AppError the object refused with. */
+export async function rpc<P extends PromiseLike<unknown>>(
+	call: () => P,
+): Promise<Exclude<Awaited<P>, RpcFailure>> {
+	const result = await call();
+	if (isRpcFailure(result)) throw fromRpcFailure(result);
+	return result as Exclude<Awaited<P>, RpcFailure>;
 }

@@ -3,7 +3,7 @@
  * the home of the hibernatable sockets of members who have the conversation open.
  */
 import { DurableObject } from "cloudflare:workers";
-import { AppError, toRpcError } from "../../errors";
+import { AppError, guard } from "../../errors";
 import {
 	DEFAULT_TENANT_SETTINGS,
 	type HistoryQuery,
@@ -20,7 +20,7 @@ import { addMembers, type CreateInput, createConversation, removeMember } from "
 import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
 import { migrate } from "./schema";
-import { type SendResult, sendMessage } from "./send";
+import { sendMessage } from "./send";
 import { attach, attachmentOf, broadcast, onlineUserIds, openSocketsOf, sendFrame, userTag } from "./sockets";
 import { ConversationStore } from "./store";
 
@@ -59,39 +59,31 @@ export class Conversation extends DurableObject<Env> {
 		this.settings = settings;
 	}
 
-	private guard<T>(fn: () => T): T {
-		try {
-			return fn();
-		} catch (error) {
-			throw toRpcError(error);
-		}
-	}
-
 	// ── RPC from the Worker ──────────────────────────────────────────────────────────────────────
 	create(input: CreateInput) {
-		return this.guard(() => {
+		return guard(() => {
 			const created = createConversation(this.store, input, Date.now());
 			return { created, conversation: this.store.view() };
 		});
 	}
 
 	getConversation(userId: string) {
-		return this.guard(() => {
+		return guard(() => {
 			this.requireMember(userId);
 			return this.store.view();
 		});
 	}
 
 	addMembers(actorId: string, userIds: string[]) {
-		return this.guard(() => {
+		return guard(() => {
 			const added = addMembers(this.store, actorId, userIds, Date.now());
 			if (added.length > 0) broadcast(this.ctx, { type: "member.added", userIds: added });
 			return this.store.view();
 		});
 	}
 
-	removeMember(actorId: string, userId: string): void {
-		this.guard(() => {
+	removeMember(actorId: string, userId: string) {
+		return guard(() => {
 			removeMember(this.store, actorId, userId);
 			for (const ws of this.ctx.getWebSockets(userTag(userId))) {
 				ws.close(4403, "removed from the conversation");
@@ -100,8 +92,8 @@ export class Conversation extends DurableObject<Env> {
 		});
 	}
 
-	sendMessage(userId: string, body: SendMessageBody, settings: TenantSettings): SendResult {
-		return this.guard(() => {
+	sendMessage(userId: string, body: SendMessageBody, settings: TenantSettings) {
+		return guard(() => {
 			this.useSettings(settings);
 			const result = sendMessage(this.store, this.limiter, this.settings, userId, body);
 			if (!result.duplicate) this.onMessageCreated(result.message);
@@ -109,8 +101,8 @@ export class Conversation extends DurableObject<Env> {
 		});
 	}
 
-	listMessages(userId: string, query: HistoryQuery): { messages: Message[]; hasMore: boolean } {
-		return this.guard(() => {
+	listMessages(userId: string, query: HistoryQuery) {
+		return guard(() => {
 			this.requireMember(userId);
 			const page =
 				query.after !== undefined
@@ -120,8 +112,8 @@ export class Conversation extends DurableObject<Env> {
 		});
 	}
 
-	markRead(userId: string, seq: number): void {
-		this.guard(() => markRead(this, userId, seq));
+	markRead(userId: string, seq: number) {
+		return guard(() => markRead(this, userId, seq));
 	}
 
 	// ── internal ─────────────────────────────────────────────────────────────────────────────────
