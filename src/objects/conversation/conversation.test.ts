@@ -14,7 +14,6 @@ import {
 import { type Message, PING_FRAME, PONG_FRAME } from "../../protocol";
 import { conversationStub } from "../names";
 
-type Created = Frame & { message: Message };
 type Ack = Frame & { clientId: string; seq: number; id: string; duplicate: boolean };
 
 async function room(memberIds: string[] = ["bob"]) {
