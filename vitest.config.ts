@@ -17,7 +17,7 @@ export default defineConfig({
 		})),
 	],
 	test: {
-		include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+		include: ["src/**/*.test.ts", "client/**/*.test.ts", "test/**/*.test.ts"],
 		setupFiles: ["./test/setup.ts"],
 		testTimeout: 20_000,
 	},

@@ -1,0 +1,118 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { conversationStub } from "../src/objects/names";
+import { createUnlimitedTenant, type TestTenant, User } from "../test/helpers";
+import { EdgechatClient, EdgechatError, type Message } from "./index";
+
+/** A client wired to the Worker under test instead of the network. */
+function clientFor(user: User, tenant: TestTenant) {
+	const withHost = (request: Request) => {
+		const headers = new Headers(request.headers);
+		headers.set("host", tenant.host);
+		return new Request(request, { headers });
+	};
+	return new EdgechatClient({
+		baseUrl: `http://${tenant.host}`,
+		token: user.token,
+		backoff: { initialMs: 10, maxMs: 50 },
+		fetch: (request) => exports.default.fetch(withHost(request)),
+		openSocket: async (url) => {
+			const response = await exports.default.fetch(
+				withHost(new Request(url.replace(/^ws/, "http"), { headers: { upgrade: "websocket" } })),
+			);
+			if (!response.webSocket) throw new Error(`upgrade refused: ${response.status}`);
+			response.webSocket.accept();
+			return response.webSocket;
+		},
+	});
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+describe("the client", () => {
+	it("delivers every message once and in order across a deploy-like disconnect, and stores queued sends once", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const bob = await User.create(tenant, "bob");
+		const conversation = await alice.createGroup(["bob"]);
+		const received: Message[] = [];
+		const session = clientFor(bob, tenant).open(conversation.id, { onMessage: (m) => received.push(m) });
+		const bobAcks: Promise<{ seq: number }>[] = [];
+
+		await alice.send(conversation.id, "a1");
+		await until(() => received.length === 1, "a1");
+		bobAcks.push(session.send("b1", "bob-1"));
+		await bobAcks[0];
+
+		await evictDurableObject(conversationStub(env, tenant.id, conversation.id), { webSockets: "close" });
+		// While bob's client reconnects: alice keeps sending and bob queues a message.
+		bobAcks.push(session.send("b2", "bob-2"));
+		for (let i = 2; i <= 4; i++) await alice.send(conversation.id, `a${i}`);
+
+		const acks = await Promise.all(bobAcks);
+		await until(() => received.length === 6, "six messages");
+		expect(received.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(received.map((m) => m.text).sort()).toEqual(["a1", "a2", "a3", "a4", "b1", "b2"]);
+		expect(acks.map((a) => a.seq)).toEqual([
+			received.find((m) => m.text === "b1")?.seq,
+			received.find((m) => m.text === "b2")?.seq,
+		]);
+		const stored = (await alice.history(conversation.id)).messages;
+		expect(stored.filter((m) => m.senderId === "bob").map((m) => m.clientId)).toEqual(["bob-1", "bob-2"]);
+		session.close();
+	});
+
+	it("pages the rest over HTTP when the replay is truncated, delivering all of it once", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const conversation = await alice.createGroup([]);
+		const sender = await alice.connect(conversation.id);
+		for (let i = 1; i <= 1203; i++) sender.send({ type: "message.send", clientId: `m${i}`, text: `m${i}` });
+		for (let i = 1; i <= 1203; i++) await sender.next("message.ack");
+		sender.close();
+
+		const received: Message[] = [];
+		const session = clientFor(alice, tenant).open(conversation.id, { onMessage: (m) => received.push(m) });
+		await until(() => received.length >= 1203, "1203 messages");
+		await alice.send(conversation.id, "live");
+		await until(() => received.length === 1204, "the live message");
+		expect(received.map((m) => m.seq)).toEqual(Array.from({ length: 1204 }, (_, i) => i + 1));
+		session.close();
+	});
+
+	it("turns refusals into EdgechatError with the contract's code", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const client = clientFor(alice, tenant);
+		const error = await client.getConversation("g_nope").catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(EdgechatError);
+		expect(error).toMatchObject({ code: "conversation_not_found", status: 404 });
+		const group = await client.createGroup(["bob"], "Team");
+		expect(group.title).toBe("Team");
+		const message = await client.send(group.id, "hello", "fixed-id");
+		expect(await client.send(group.id, "hello", "fixed-id")).toEqual(message);
+	});
+
+	it("reports removal as final and rejects what is still unsent", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const bob = await User.create(tenant, "bob");
+		const conversation = await alice.createGroup(["bob"]);
+		const states: string[] = [];
+		const session = clientFor(bob, tenant).open(conversation.id, {
+			onMessage: () => {},
+			onState: (s) => states.push(s),
+		});
+		await until(() => states.includes("open"), "open");
+		await alice.call(`/v1/conversations/${conversation.id}/members/bob`, { method: "DELETE" });
+		await until(() => states.includes("removed"), "removed");
+		await expect(session.send("too late")).rejects.toBeInstanceOf(EdgechatError);
+	});
+});
