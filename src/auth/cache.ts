@@ -11,13 +11,14 @@ export class TtlCache<V> {
 		private readonly maxEntries = 10_000,
 	) {}
 
-	async get(key: string, load: () => Promise<V>, ttlMs = this.ttlMs): Promise<V> {
+	/** The cached value, or `load()`'s, kept for `ttlFor(value)` ms (the cache's TTL by default). */
+	async get(key: string, load: () => Promise<V>, ttlFor?: (value: V) => number): Promise<V> {
 		const now = Date.now();
 		const hit = this.#entries.get(key);
 		if (hit && hit.expires > now) return hit.value;
 		const value = await load();
 		if (this.#entries.size >= this.maxEntries) this.#entries.clear();
-		this.#entries.set(key, { value, expires: now + ttlMs });
+		this.#entries.set(key, { value, expires: now + (ttlFor ? ttlFor(value) : this.ttlMs) });
 		return value;
 	}
 

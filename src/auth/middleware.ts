@@ -34,12 +34,11 @@ export function hostnameOf(host: string): string {
 
 export const resolveTenant = createMiddleware<AppEnv>(async (c, next) => {
 	const hostname = hostnameOf(c.req.header("host") ?? new URL(c.req.url).host);
-	let tenant = await tenantsByHost.get(hostname, () => findTenantByHost(c.env, hostname));
-	if (!tenant) {
-		// Cache the miss for a shorter time than a hit.
-		tenantsByHost.delete(hostname);
-		tenant = await tenantsByHost.get(hostname, () => findTenantByHost(c.env, hostname), MISS_TTL_MS);
-	}
+	const tenant = await tenantsByHost.get(
+		hostname,
+		() => findTenantByHost(c.env, hostname),
+		(found) => (found ? TTL_MS : MISS_TTL_MS),
+	);
 	if (!tenant) throw new AppError("tenant_not_found", `No tenant is bound to ${hostname}`);
 	c.set("tenant", tenant);
 	await next();
