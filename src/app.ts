@@ -6,8 +6,11 @@ import { resolveTenant } from "./auth/middleware";
 import type { AppEnv } from "./context";
 import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import type { ErrorBody } from "./protocol";
+import { adminRoutes } from "./routes/admin";
 import { conversationRoutes } from "./routes/conversations";
+import { mediaRoutes } from "./routes/media";
 import { platformRoutes } from "./routes/platform";
+import { searchRoutes } from "./routes/search";
 import { tokenRoutes } from "./routes/tokens";
 
 export const app = new Hono<AppEnv>();
@@ -22,6 +25,9 @@ app.route("/platform/v1", platformRoutes);
 app.use("/v1/*", resolveTenant);
 app.route("/v1/tokens", tokenRoutes);
 app.route("/v1/conversations", conversationRoutes);
+app.route("/v1/media", mediaRoutes);
+app.route("/v1/search", searchRoutes);
+app.route("/v1/admin", adminRoutes);
 
 app.notFound((c) => {
 	throw new AppError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
 	text_too_long: { status: 413, close: 1009 },
 	frame_too_large: { status: 413, close: 1009 },
 	unsupported_media_type: { status: 415, close: 4415 },
+	range_not_satisfiable: { status: 416, close: 4416 },
 	upgrade_required: { status: 426, close: 4426 },
 	rate_limited: { status: 429, close: 4429 },
 	internal: { status: 500, close: 1011 },

@@ -14,6 +14,15 @@ export const LIMITS = {
 	replayMessages: 1000,
 	historyPage: 200,
 	attachments: 10,
+	/** Default cap of one media upload; a tenant may be given another (TenantSettings.mediaMaxBytes). */
+	mediaBytes: 25 * 1024 * 1024,
+	/** A Worker request body is capped at 100 MB on most plans, so no tenant's cap may exceed it. */
+	mediaBytesCeiling: 100 * 1000 * 1000,
+	/** Messages written to D1 per mirror drain (one D1 batch, chunked to 100 bound parameters). */
+	mirrorBatch: 500,
+	searchPage: 50,
+	/** Rows per D1 query while an export streams. */
+	exportPage: 500,
 } as const;
 
 export const Id = z
@@ -38,15 +47,19 @@ export const RateLimitSettings = z.object({
 });
 export type RateLimitSettings = z.infer<typeof RateLimitSettings>;
 
+export const MediaMaxBytes = z.number().int().min(1).max(LIMITS.mediaBytesCeiling);
+
 export const TenantSettings = z.object({
 	sendRate: RateLimitSettings,
 	typingRate: RateLimitSettings,
+	mediaMaxBytes: MediaMaxBytes,
 });
 export type TenantSettings = z.infer<typeof TenantSettings>;
 
 export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
 	sendRate: { perSecond: 10, burst: 20 },
 	typingRate: { perSecond: 2, burst: 5 },
+	mediaMaxBytes: LIMITS.mediaBytes,
 };
 
 export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
@@ -64,7 +77,11 @@ export const AddDomainBody = z
 	})
 	.strict();
 export const UpdateTenantBody = z
-	.object({ settings: z.object({ sendRate: RateLimitSettings, typingRate: RateLimitSettings }).partial() })
+	.object({
+		settings: z
+			.object({ sendRate: RateLimitSettings, typingRate: RateLimitSettings, mediaMaxBytes: MediaMaxBytes })
+			.partial(),
+	})
 	.strict();
 
 export const CreateTokenBody = z
@@ -118,6 +135,46 @@ export const ReadBody = z.object({ seq: Seq }).strict();
 
 export const SocketQuery = z.object({ after: QuerySeq.optional(), token: z.string().optional() });
 
+// ── media, search, export ──────────────────────────────────────────────────────────────────────
+export const MediaUploadQuery = z.object({ conversationId: Id });
+export type MediaUploadQuery = z.infer<typeof MediaUploadQuery>;
+
+export interface Media {
+	id: string;
+	contentType: string;
+	size: number;
+	width?: number;
+	height?: number;
+}
+
+export const SearchQuery = z.object({
+	q: z.string().trim().min(1).max(200),
+	conversationId: Id.optional(),
+	limit: z.coerce.number().int().min(1).max(LIMITS.searchPage).default(20),
+	cursor: z
+		.string()
+		.max(300)
+		.regex(/^[A-Za-z0-9_-]+$/)
+		.optional(),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+/** Where a conversation's D1 mirror stands; `pendingMessages` 0 and no `oldestPendingAt` when caught up. */
+export interface MirrorStatus {
+	conversationId: string;
+	lastSeq: number;
+	mirroredSeq: number;
+	pendingMessages: number;
+	/** Creation time of the oldest message not yet in D1: the mirror lag is now minus this. */
+	oldestPendingAt: string | null;
+	lagMs: number;
+	membersPending: boolean;
+	failingSince: string | null;
+	lastError: string | null;
+	attempts: number;
+	nextAttemptAt: string | null;
+}
+
 // ── wire shapes ────────────────────────────────────────────────────────────────────────────────
 export const Role = z.enum(["owner", "admin", "member"]);
 export type Role = z.infer<typeof Role>;
@@ -141,6 +198,9 @@ export interface Attachment {
 	contentType: string;
 	size: number;
 	url: string;
+	/** Pixels, for images whose header tells. */
+	width?: number;
+	height?: number;
 }
 
 export interface Member {

@@ -1,5 +1,9 @@
-/** The D1 schema: the tenant directory. drizzle-kit generates migrations/d1 from this file. */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+/**
+ * The D1 schema: the tenant directory, and the history mirrored from the Conversation objects (which
+ * stay the source of truth). drizzle-kit generates migrations/d1 from this file; the full-text index
+ * over mirrored messages (FTS5 and its triggers) is a custom migration, since drizzle cannot express it.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
 	id: text("id").primaryKey(),
@@ -50,4 +54,67 @@ export const signingKeys = sqliteTable(
 		revokedAt: integer("revoked_at"),
 	},
 	(t) => [index("signing_keys_tenant").on(t.tenantId)],
+);
+
+// ── the history mirror (written only by the Conversation objects' mirror drain) ───────────────────
+
+export const mirroredConversations = sqliteTable(
+	"mirrored_conversations",
+	{
+		tenantId: text("tenant_id").notNull(),
+		conversationId: text("conversation_id").notNull(),
+		type: text("type", { enum: ["direct", "group"] }).notNull(),
+		title: text("title"),
+		createdBy: text("created_by").notNull(),
+		createdAt: integer("created_at").notNull(),
+		/** The highest seq mirrored so far. */
+		lastSeq: integer("last_seq").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.conversationId] })],
+);
+
+export const mirroredMembers = sqliteTable(
+	"mirrored_members",
+	{
+		tenantId: text("tenant_id").notNull(),
+		conversationId: text("conversation_id").notNull(),
+		userId: text("user_id").notNull(),
+		role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+		joinedAt: integer("joined_at").notNull(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.tenantId, t.conversationId, t.userId] }),
+		// Search starts from "the conversations this user is in".
+		index("mirrored_members_user").on(t.tenantId, t.userId),
+	],
+);
+
+export const mirroredMessages = sqliteTable(
+	"mirrored_messages",
+	{
+		/**
+		 * An explicit rowid: the FTS5 index refers to rows by it, and an implicit rowid may change on
+		 * VACUUM (https://www.sqlite.org/lang_vacuum.html), which would detach the index from its rows.
+		 */
+		docId: integer("doc_id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		conversationId: text("conversation_id").notNull(),
+		seq: integer("seq").notNull(),
+		id: text("id").notNull(),
+		senderId: text("sender_id").notNull(),
+		clientId: text("client_id").notNull(),
+		text: text("text"),
+		/** JSON of the message's attachments, as on the wire. */
+		attachments: text("attachments").notNull().default("[]"),
+		replyTo: integer("reply_to"),
+		createdAt: integer("created_at").notNull(),
+		editedAt: integer("edited_at"),
+		deletedAt: integer("deleted_at"),
+	},
+	(t) => [
+		// The mirror's idempotency key: a replayed drain inserts nothing twice.
+		uniqueIndex("mirrored_messages_seq").on(t.tenantId, t.conversationId, t.seq),
+		index("mirrored_messages_created").on(t.tenantId, t.createdAt),
+	],
 );

@@ -15,8 +15,10 @@ import {
 	type TenantSettings,
 } from "../../protocol";
 import { type WorkHandler, WorkQueue } from "../work-queue";
+import { findMedia, type MediaRecord, registerMedia } from "./attachments";
 import { announceArrival, handleFrame, replay } from "./frames";
 import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
+import { MIRROR_WORK, Mirror, type MirrorFault } from "./mirror";
 import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
 import { migrate } from "./schema";
@@ -31,6 +33,7 @@ export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
 export class Conversation extends DurableObject<Env> {
 	store!: ConversationStore;
 	work!: WorkQueue;
+	mirror!: Mirror;
 	readonly limiter = new RateLimiter();
 	settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
 	#settingsJson = "";
@@ -41,6 +44,7 @@ export class Conversation extends DurableObject<Env> {
 			migrate(ctx.storage.sql);
 			this.store = new ConversationStore(ctx.storage.sql);
 			this.work = new WorkQueue(ctx.storage);
+			this.mirror = new Mirror(ctx.storage.sql, env, this.store);
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
@@ -63,6 +67,7 @@ export class Conversation extends DurableObject<Env> {
 	create(input: CreateInput) {
 		return guard(() => {
 			const created = createConversation(this.store, input, Date.now());
+			if (created) this.membersChanged();
 			return { created, conversation: this.store.view() };
 		});
 	}
@@ -77,7 +82,10 @@ export class Conversation extends DurableObject<Env> {
 	addMembers(actorId: string, userIds: string[]) {
 		return guard(() => {
 			const added = addMembers(this.store, actorId, userIds, Date.now());
-			if (added.length > 0) broadcast(this.ctx, { type: "member.added", userIds: added });
+			if (added.length > 0) {
+				this.membersChanged();
+				broadcast(this.ctx, { type: "member.added", userIds: added });
+			}
 			return this.store.view();
 		});
 	}
@@ -85,6 +93,7 @@ export class Conversation extends DurableObject<Env> {
 	removeMember(actorId: string, userId: string) {
 		return guard(() => {
 			removeMember(this.store, actorId, userId);
+			this.membersChanged();
 			for (const ws of this.ctx.getWebSockets(userTag(userId))) {
 				ws.close(4403, "removed from the conversation");
 			}
@@ -116,6 +125,45 @@ export class Conversation extends DurableObject<Env> {
 		return guard(() => markRead(this, userId, seq));
 	}
 
+	// ── media and the D1 mirror (RPC from the Worker) ─────────────────────────────────────────────
+	/** The upload route registers media once its bytes are in R2; the send path then checks against it. */
+	registerMedia(userId: string, media: MediaRecord) {
+		return guard(() => {
+			this.requireMember(userId);
+			registerMedia(this.ctx.storage.sql, media);
+		});
+	}
+
+	/** Whether `userId` may download `mediaId`: it was uploaded here and they are a member. */
+	authorizeMedia(userId: string, mediaId: string) {
+		return guard(() => {
+			const media = this.store.meta ? findMedia(this.ctx.storage.sql, mediaId) : null;
+			if (!media) throw new AppError("not_found", "No such media");
+			if (!this.store.members.has(userId)) {
+				throw new AppError("forbidden", "Only members of the conversation can download its media");
+			}
+			return media;
+		});
+	}
+
+	mirrorStatus() {
+		return guard(() => {
+			if (!this.store.meta) throw new AppError("conversation_not_found", "No such conversation");
+			return this.mirror.status(this.work);
+		});
+	}
+
+	/** Test-only (refused unless the test hooks are enabled): make the mirror's D1 writes fail. */
+	setMirrorFault(fault: MirrorFault): void {
+		this.mirror.setFault(fault);
+	}
+
+	/** Called in the synchronous block that changed the members; the mirror copies them to D1. */
+	private membersChanged(): void {
+		this.mirror.membersChanged();
+		this.work.schedule(MIRROR_WORK);
+	}
+
 	// ── internal ─────────────────────────────────────────────────────────────────────────────────
 	private requireMember(userId: string): void {
 		if (!this.store.meta || !this.store.members.has(userId)) {
@@ -126,6 +174,7 @@ export class Conversation extends DurableObject<Env> {
 	/** Called in the same synchronous block that stored the message. */
 	onMessageCreated(message: Message): void {
 		broadcast(this.ctx, { type: "message.created", message });
+		this.work.schedule(MIRROR_WORK);
 	}
 
 	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────
@@ -135,7 +184,9 @@ export class Conversation extends DurableObject<Env> {
 
 	/** One handler per kind of background work; see WorkQueue for the contract. */
 	private workHandlers(): Record<string, WorkHandler> {
-		return {};
+		return {
+			[MIRROR_WORK]: () => this.mirror.drain(),
+		};
 	}
 
 	// ── WebSockets ───────────────────────────────────────────────────────────────────────────────

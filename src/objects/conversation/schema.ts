@@ -24,6 +24,25 @@ export const MIGRATIONS: readonly string[] = [
 	   deleted_at INTEGER,
 	   UNIQUE (sender_id, client_id)
 	 );`,
+	// Media uploaded to this conversation (see attachments.ts), and the D1 mirror's watermarks (mirror.ts).
+	`CREATE TABLE media (
+	   id TEXT PRIMARY KEY,
+	   uploader_id TEXT NOT NULL,
+	   content_type TEXT NOT NULL,
+	   size INTEGER NOT NULL,
+	   width INTEGER,
+	   height INTEGER,
+	   created_at INTEGER NOT NULL
+	 );
+	 CREATE TABLE mirror_state (
+	   id INTEGER PRIMARY KEY CHECK (id = 1),
+	   seq INTEGER NOT NULL DEFAULT 0,
+	   meta_version INTEGER NOT NULL DEFAULT 1,
+	   meta_mirrored INTEGER NOT NULL DEFAULT 0,
+	   failing_since INTEGER,
+	   last_error TEXT
+	 );
+	 INSERT INTO mirror_state (id) VALUES (1);`,
 ];
 
 export function migrate(sql: SqlStorage): void {

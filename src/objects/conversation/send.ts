@@ -6,6 +6,7 @@
 import { nanoid } from "nanoid";
 import { AppError } from "../../errors";
 import { LIMITS, type Message, type SendMessageBody, type TenantSettings } from "../../protocol";
+import { resolveAttachments } from "./attachments";
 import type { RateLimiter } from "./rate-limiter";
 import type { ConversationStore } from "./store";
 
@@ -42,10 +43,8 @@ export function sendMessage(
 	) {
 		throw new AppError("text_too_long", `Text is limited to ${LIMITS.textBytes} bytes of UTF-8`);
 	}
-	if (attachments.length > 0) {
-		// Media uploads are not stored yet, so no media id can name an uploaded object.
-		throw new AppError("invalid_attachment", `Unknown media id ${attachments[0]}`);
-	}
+	// From the object's own table: no await between reading lastSeq and writing the row.
+	const resolved = resolveAttachments(store.sql, senderId, attachments);
 	if (body.replyTo !== undefined && body.replyTo > store.lastSeq) {
 		throw new AppError("invalid_reply_to", `replyTo ${body.replyTo} is not a message of this conversation`);
 	}
@@ -58,7 +57,7 @@ export function sendMessage(
 		senderId,
 		clientId: body.clientId,
 		text,
-		attachments: [],
+		attachments: resolved,
 		replyTo: body.replyTo ?? null,
 		createdAt: now,
 	};
@@ -70,7 +69,7 @@ export function sendMessage(
 		senderId,
 		clientId: row.clientId,
 		text,
-		attachments: [],
+		attachments: resolved,
 		replyTo: row.replyTo,
 		createdAt: new Date(now).toISOString(),
 		editedAt: null,

@@ -44,7 +44,8 @@ export class ConversationStore {
 	lastSeq = 0;
 	readonly members = new Map<string, MemberRow>();
 
-	constructor(private readonly sql: SqlStorage) {
+	/** Public for the modules of this object that keep their own tables (attachments, mirror). */
+	constructor(readonly sql: SqlStorage) {
 		this.load();
 	}
 

@@ -1,0 +1,124 @@
+/**
+ * Media: uploads stream through the Worker into R2 under the tenant's prefix, downloads stream back
+ * out to members of the conversation the media was uploaded to. Limits and the type allowlist are in
+ * docs/media.md.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireUser } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { AppError, rpc } from "../errors";
+import { mediaKey, newMediaId } from "../media/keys";
+import { parseRange } from "../media/range";
+import { allowedType } from "../media/sniff";
+import { uploadToR2 } from "../media/upload";
+import type { MediaRecord } from "../objects/conversation/attachments";
+import { conversationStub } from "../objects/names";
+import { Id, type Media, MediaUploadQuery } from "../protocol";
+import { validate } from "../validate";
+
+/** Downloads may be cached by the user's own client only: membership decides who may read them. */
+const CACHE_CONTROL = "private, max-age=3600";
+
+function contentLength(header: string | undefined): number | null {
+	if (header === undefined) return null;
+	if (!/^\d{1,16}$/.test(header.trim())) throw new AppError("bad_request", "Content-Length is not a number");
+	return Number(header.trim());
+}
+
+export const mediaRoutes = new Hono<AppEnv>()
+	.use(requireUser)
+	.post("/", validate("query", MediaUploadQuery), async (c) => {
+		const tenant = c.get("tenant");
+		const userId = c.get("userId");
+		const { conversationId } = c.req.valid("query");
+
+		// Everything that can be refused from the headers is refused before a byte of the body is read.
+		const contentType = allowedType(c.req.header("content-type"));
+		if (!contentType) {
+			throw new AppError(
+				"unsupported_media_type",
+				`Content-Type ${JSON.stringify(c.req.header("content-type") ?? "")} is not an allowed media type`,
+			);
+		}
+		const maxBytes = tenant.settings.mediaMaxBytes;
+		const declaredLength = contentLength(c.req.header("content-length"));
+		if (declaredLength !== null && declaredLength > maxBytes) {
+			throw new AppError("payload_too_large", `Media is limited to ${maxBytes} bytes`);
+		}
+		const stub = conversationStub(c.env, tenant.id, conversationId);
+		await rpc(() => stub.getConversation(userId));
+
+		const id = newMediaId();
+		const key = mediaKey(tenant.id, id);
+		const createdAt = Date.now();
+		const { size, dimensions } = await uploadToR2(c.env.MEDIA, c.req.raw.body, {
+			key,
+			contentType,
+			declaredLength,
+			maxBytes,
+			// The conversation is how a download finds who may read it; the rest serves clean-up scripts.
+			customMetadata: {
+				tenantId: tenant.id,
+				conversationId,
+				uploaderId: userId,
+				createdAt: String(createdAt),
+			},
+		});
+		const record: MediaRecord = {
+			id,
+			uploaderId: userId,
+			contentType,
+			size,
+			width: dimensions?.width ?? null,
+			height: dimensions?.height ?? null,
+			createdAt,
+		};
+		try {
+			await rpc(() => stub.registerMedia(userId, record));
+		} catch (error) {
+			// Unregistered bytes could never be attached or downloaded: do not keep them.
+			await c.env.MEDIA.delete(key);
+			throw error;
+		}
+		const media: Media = { id, contentType, size, ...(dimensions ?? {}) };
+		return c.json({ media }, 201);
+	})
+	.get("/:id", validate("param", z.object({ id: Id })), async (c) => {
+		const tenant = c.get("tenant");
+		const { id } = c.req.valid("param");
+		const key = mediaKey(tenant.id, id);
+		const head = await c.env.MEDIA.head(key);
+		const conversationId = head?.customMetadata?.conversationId;
+		if (!head || !conversationId) throw new AppError("not_found", "No such media");
+		const stub = conversationStub(c.env, tenant.id, conversationId);
+		const media = await rpc(() => stub.authorizeMedia(c.get("userId"), id));
+
+		const headers = new Headers({
+			"content-type": media.contentType,
+			etag: head.httpEtag,
+			"cache-control": CACHE_CONTROL,
+			"accept-ranges": "bytes",
+			// Served from the API's own origin: never let a browser sniff or run it as a page.
+			"x-content-type-options": "nosniff",
+			"content-security-policy": "default-src 'none'; sandbox",
+		});
+		const ifNoneMatch = c.req.header("if-none-match");
+		if (ifNoneMatch?.split(",").some((tag) => tag.trim() === head.httpEtag || tag.trim() === "*")) {
+			return new Response(null, { status: 304, headers });
+		}
+		const range = parseRange(c.req.header("range"), head.size);
+		if (range === "unsatisfiable") {
+			c.header("content-range", `bytes */${head.size}`);
+			throw new AppError("range_not_satisfiable", `The media has ${head.size} bytes`);
+		}
+		const object = await c.env.MEDIA.get(key, range ? { range } : {});
+		if (!object) throw new AppError("not_found", "No such media");
+		if (range) {
+			headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${head.size}`);
+			headers.set("content-length", String(range.length));
+			return new Response(object.body, { status: 206, headers });
+		}
+		headers.set("content-length", String(head.size));
+		return new Response(object.body, { status: 200, headers });
+	});
