@@ -29,6 +29,9 @@ if (!apiKey) {
 	process.exit(1);
 }
 
+// EDGECHAT_PERSIST puts the local D1/R2/DO state in another folder (the browser tests use a fresh one).
+const persist = process.env.EDGECHAT_PERSIST ? ["--persist-to", process.env.EDGECHAT_PERSIST] : [];
+
 function run(args) {
 	const result = spawnSync(wrangler, args, {
 		stdio: ["ignore", "pipe", "inherit"],
@@ -41,7 +44,7 @@ function run(args) {
 	}
 }
 
-run(["d1", "migrations", "apply", "DB", "--local"]);
+run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 console.log("D1 migrations applied locally");
 
 const sqlString = (value) => `'${String(value).replaceAll("'", "''")}'`;
@@ -62,12 +65,12 @@ INSERT INTO signing_keys (kid, tenant_id, secret, created_at)
 `;
 mkdirSync(".wrangler", { recursive: true });
 writeFileSync(".wrangler/dev-tenant.sql", sql);
-run(["d1", "execute", "DB", "--local", "--file", ".wrangler/dev-tenant.sql"]);
+run(["d1", "execute", "DB", "--local", ...persist, "--file", ".wrangler/dev-tenant.sql"]);
 console.log("dev tenant t_dev ready: hosts localhost and 127.0.0.1, API key from DEV_TENANT_API_KEY");
 
 const dev = spawn(
 	wrangler,
-	["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...process.argv.slice(2)],
+	["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...persist, ...process.argv.slice(2)],
 	{
 		stdio: "inherit",
 	},
