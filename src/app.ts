@@ -8,6 +8,7 @@ import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
 import type { ErrorBody } from "./protocol";
 import { adminRoutes } from "./routes/admin";
 import { conversationRoutes } from "./routes/conversations";
+import { conversationListRoutes, inboxRoutes } from "./routes/inbox";
 import { mediaRoutes } from "./routes/media";
 import { platformRoutes } from "./routes/platform";
 import { searchRoutes } from "./routes/search";
@@ -24,7 +25,10 @@ app.use(async (c, next) => {
 app.route("/platform/v1", platformRoutes);
 app.use("/v1/*", resolveTenant);
 app.route("/v1/tokens", tokenRoutes);
+// Before conversationRoutes: the list is served by the user's Inbox object, not a Conversation.
+app.route("/v1/conversations", conversationListRoutes);
 app.route("/v1/conversations", conversationRoutes);
+app.route("/v1/inbox", inboxRoutes);
 app.route("/v1/media", mediaRoutes);
 app.route("/v1/search", searchRoutes);
 app.route("/v1/admin", adminRoutes);

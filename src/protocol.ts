@@ -248,6 +248,7 @@ export type ServerFrame =
 	| { type: "message.created"; message: Message }
 	| { type: "message.ack"; clientId: string; seq: number; id: string; duplicate: boolean }
 	| { type: "read.updated"; userId: string; seq: number }
+	| { type: "delivered.updated"; userId: string; seq: number }
 	| { type: "typing"; userId: string; active: boolean }
 	| { type: "presence"; userId: string; online: boolean }
 	| { type: "replay.truncated"; lastSentSeq: number; lastSeq: number }
@@ -258,3 +259,69 @@ export type ServerFrame =
 /** The exact text of a ping frame: answered by the runtime without waking a hibernated object. */
 export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';
+
+// ── inbox ──────────────────────────────────────────────────────────────────────────────────────
+export const INBOX_LIMITS = {
+	/** Unacked inbox entries older than this are dropped by the inbox's alarm (docs/api.md). */
+	retentionMs: 30 * 24 * 3600 * 1000,
+	/** Entries pushed when a device connects; a larger backlog ends in `inbox.truncated`. */
+	replayEntries: 1000,
+	entriesPage: 500,
+	conversationsPage: 100,
+} as const;
+
+export const InboxQuery = z.object({
+	after: QuerySeq.optional(),
+	limit: z.coerce.number().int().min(1).max(INBOX_LIMITS.entriesPage).default(100),
+});
+export type InboxQuery = z.infer<typeof InboxQuery>;
+
+export const InboxAckBody = z.object({ cursor: Seq }).strict();
+
+export const ConversationListQuery = z.object({
+	cursor: z
+		.string()
+		.max(200)
+		.regex(/^[0-9]+\.[A-Za-z0-9_-]+$/, "must be a nextCursor of an earlier page")
+		.optional(),
+	limit: z.coerce.number().int().min(1).max(INBOX_LIMITS.conversationsPage).default(50),
+});
+export type ConversationListQuery = z.infer<typeof ConversationListQuery>;
+
+export interface InboxEntry {
+	cursor: number;
+	conversationId: string;
+	message: Message;
+}
+
+/** One row of a user's conversation list (the inbox's index), as `GET /v1/conversations` answers it. */
+export interface ConversationSummary {
+	id: string;
+	type: "direct" | "group";
+	title: string | null;
+	role: Role;
+	createdAt: string;
+	/** Latest activity: the last message's time, or when the user joined. The list's order. */
+	updatedAt: string;
+	lastSeq: number;
+	lastMessage: Message | null;
+	readSeq: number;
+	/** Messages from others after the user's read seq. */
+	unreadCount: number;
+}
+
+export const InboxClientFrame = z.discriminatedUnion("type", [
+	z.object({ type: z.literal("ping") }),
+	z.object({ type: z.literal("inbox.ack"), cursor: Seq }),
+]);
+export type InboxClientFrame = z.infer<typeof InboxClientFrame>;
+
+export type InboxServerFrame =
+	| { type: "ready"; protocol: number; lastCursor: number }
+	| { type: "pong" }
+	| ({ type: "inbox.entry" } & InboxEntry)
+	/** The connect-time push stopped at `cursor`; page the rest with `GET /v1/inbox?after=cursor`. */
+	| { type: "inbox.truncated"; cursor: number }
+	| { type: "conversation.updated"; conversation: ConversationSummary }
+	| { type: "conversation.removed"; conversationId: string }
+	| { type: "error"; code: string; message: string };

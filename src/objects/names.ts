@@ -13,6 +13,15 @@ export function conversationStub(env: Env, tenantId: string, conversationId: str
 	return env.CONVERSATION.getByName(conversationName(tenantId, conversationId));
 }
 
+/** One Inbox per (tenant, user); user ids cannot contain ":" either (see UserId in protocol.ts). */
+export function inboxName(tenantId: string, userId: string): string {
+	return `${tenantId}:${userId}`;
+}
+
+export function inboxStub(env: Env, tenantId: string, userId: string) {
+	return env.INBOX.getByName(inboxName(tenantId, userId));
+}
+
 /** A direct conversation's id is derived from the pair, so both users reach the same one. */
 export async function directConversationId(a: string, b: string): Promise<string> {
 	const [first, second] = a < b ? [a, b] : [b, a];

@@ -16,9 +16,19 @@ import {
 } from "../../protocol";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import { findMedia, type MediaRecord, registerMedia } from "./attachments";
+import {
+	drainInboxes,
+	INBOX_WORK,
+	markDelivered,
+	queueDelivery,
+	queueIndexUpdate,
+	queueRemoval,
+	roleSnapshot,
+} from "./deliver";
 import { announceArrival, handleFrame, replay } from "./frames";
 import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
 import { MIRROR_WORK, Mirror, type MirrorFault } from "./mirror";
+import { InboxOutbox } from "./outbox";
 import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
 import { migrate } from "./schema";
@@ -33,6 +43,7 @@ export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
 export class Conversation extends DurableObject<Env> {
 	store!: ConversationStore;
 	work!: WorkQueue;
+	outbox!: InboxOutbox;
 	mirror!: Mirror;
 	readonly limiter = new RateLimiter();
 	settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
@@ -44,6 +55,7 @@ export class Conversation extends DurableObject<Env> {
 			migrate(ctx.storage.sql);
 			this.store = new ConversationStore(ctx.storage.sql);
 			this.work = new WorkQueue(ctx.storage);
+			this.outbox = new InboxOutbox(ctx.storage.sql);
 			this.mirror = new Mirror(ctx.storage.sql, env, this.store);
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
@@ -67,6 +79,7 @@ export class Conversation extends DurableObject<Env> {
 	create(input: CreateInput) {
 		return guard(() => {
 			const created = createConversation(this.store, input, Date.now());
+			if (created) queueIndexUpdate(this, this.store.members.keys());
 			if (created) this.membersChanged();
 			return { created, conversation: this.store.view() };
 		});
@@ -82,6 +95,7 @@ export class Conversation extends DurableObject<Env> {
 	addMembers(actorId: string, userIds: string[]) {
 		return guard(() => {
 			const added = addMembers(this.store, actorId, userIds, Date.now());
+			queueIndexUpdate(this, added);
 			if (added.length > 0) {
 				this.membersChanged();
 				broadcast(this.ctx, { type: "member.added", userIds: added });
@@ -92,7 +106,9 @@ export class Conversation extends DurableObject<Env> {
 
 	removeMember(actorId: string, userId: string) {
 		return guard(() => {
+			const rolesBefore = roleSnapshot(this.store);
 			removeMember(this.store, actorId, userId);
+			queueRemoval(this, userId, rolesBefore);
 			this.membersChanged();
 			for (const ws of this.ctx.getWebSockets(userTag(userId))) {
 				ws.close(4403, "removed from the conversation");
@@ -164,6 +180,11 @@ export class Conversation extends DurableObject<Env> {
 		this.work.schedule(MIRROR_WORK);
 	}
 
+	/** A device of the member acked inbox entries through `seq` (RPC from the member's Inbox). */
+	markDelivered(userId: string, seq: number) {
+		return guard(() => markDelivered(this, userId, seq));
+	}
+
 	// ── internal ─────────────────────────────────────────────────────────────────────────────────
 	private requireMember(userId: string): void {
 		if (!this.store.meta || !this.store.members.has(userId)) {
@@ -174,6 +195,7 @@ export class Conversation extends DurableObject<Env> {
 	/** Called in the same synchronous block that stored the message. */
 	onMessageCreated(message: Message): void {
 		broadcast(this.ctx, { type: "message.created", message });
+		queueDelivery(this, message);
 		this.work.schedule(MIRROR_WORK);
 	}
 
@@ -186,6 +208,7 @@ export class Conversation extends DurableObject<Env> {
 	private workHandlers(): Record<string, WorkHandler> {
 		return {
 			[MIRROR_WORK]: () => this.mirror.drain(),
+			[INBOX_WORK]: () => drainInboxes(this, this.env),
 		};
 	}
 

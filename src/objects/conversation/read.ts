@@ -1,5 +1,6 @@
 import { AppError } from "../../errors";
 import type { Conversation } from "./conversation";
+import { queueIndexUpdate } from "./deliver";
 import { broadcast } from "./sockets";
 
 /** Moves the member's read watermark forward (never back) and tells the room when it moved. */
@@ -8,5 +9,9 @@ export function markRead(room: Conversation, userId: string, seq: number): void 
 	if (seq > room.store.lastSeq) {
 		throw new AppError("invalid_seq", `seq ${seq} is beyond the last message (${room.store.lastSeq})`);
 	}
-	if (room.store.advanceRead(userId, seq)) broadcast(room.state, { type: "read.updated", userId, seq });
+	if (room.store.advanceRead(userId, seq)) {
+		broadcast(room.state, { type: "read.updated", userId, seq });
+		// Every device of the reader learns it through the inbox (unread counts, conversation.updated).
+		queueIndexUpdate(room, [userId]);
+	}
 }

@@ -43,6 +43,21 @@ export const MIGRATIONS: readonly string[] = [
 	   last_error TEXT
 	 );
 	 INSERT INTO mirror_state (id) VALUES (1);`,
+	// The inbox outbox (outbox.ts): one row per message naming the members it must reach offline, and
+	// each member's delivery watermark. Members of conversations created before this migration get a
+	// watermark at the current lastSeq, so their conversation list is filled on the next drain.
+	`CREATE TABLE inbox_outbox (seq INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, offline TEXT NOT NULL);
+	 CREATE TABLE inbox_sync (
+	   user_id TEXT PRIMARY KEY,
+	   seq INTEGER NOT NULL,
+	   dirty INTEGER NOT NULL DEFAULT 0,
+	   removed INTEGER NOT NULL DEFAULT 0,
+	   joined_seq INTEGER NOT NULL DEFAULT 0
+	 );
+	 CREATE TABLE inbox_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+	 CREATE INDEX messages_by_sender ON messages (sender_id, seq);
+	 INSERT INTO inbox_sync (user_id, seq, dirty, joined_seq)
+	   SELECT user_id, (SELECT COALESCE(MAX(seq), 0) FROM messages), 1, 0 FROM members;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

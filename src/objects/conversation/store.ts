@@ -105,6 +105,22 @@ export class ConversationStore {
 		member.role = role;
 	}
 
+	/** Moves the member's delivered watermark forward; answers whether it moved. */
+	advanceDelivered(userId: string, seq: number): boolean {
+		const member = this.members.get(userId);
+		if (!member || seq <= member.deliveredSeq) return false;
+		this.sql.exec("UPDATE members SET delivered_seq = ? WHERE user_id = ?", seq, userId);
+		member.deliveredSeq = seq;
+		return true;
+	}
+
+	/** How many messages `userId` sent after `seq` (served by the messages_by_sender index). */
+	countSentAfter(userId: string, seq: number): number {
+		return this.sql
+			.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE sender_id = ? AND seq > ?", userId, seq)
+			.one().n;
+	}
+
 	/** Moves the member's read watermark forward; answers whether it moved. */
 	advanceRead(userId: string, seq: number): boolean {
 		const member = this.members.get(userId);

@@ -1,0 +1,173 @@
+/**
+ * Offline delivery: drains the inbox outbox (outbox.ts) from the alarm, never inline in a message
+ * handler. One batched RPC per member's inbox per drain, carrying the messages the member had no
+ * open socket for and a fresh snapshot of their row of the conversation list; a member whose inbox
+ * fails keeps its watermark and is retried by the next drain (the WorkQueue backs off), while the
+ * others move on. The inbox skips what it already holds, so a retry never doubles anything.
+ */
+import { rpc } from "../../errors";
+import type { ConversationSummary, Message, Role } from "../../protocol";
+import type { InboxBatch } from "../inbox/batch";
+import { inboxStub } from "../names";
+import type { Conversation } from "./conversation";
+import type { SyncRow } from "./outbox";
+import { broadcast, onlineUserIds } from "./sockets";
+import type { ConversationStore } from "./store";
+
+export const INBOX_WORK = "inbox";
+
+/**
+ * In the synchronous block that stored the message: one outbox row naming the members with no open
+ * socket on the conversation (the sender has the message already), then the drain is due.
+ */
+export function queueDelivery(room: Conversation, message: Message): void {
+	const online = onlineUserIds(room.state);
+	const offline: string[] = [];
+	for (const userId of room.store.members.keys()) {
+		if (userId !== message.senderId && !online.has(userId)) offline.push(userId);
+	}
+	room.outbox.messageStored(message.seq, message.senderId, offline);
+	room.work.schedule(INBOX_WORK);
+}
+
+/** The users' rows of the conversation list changed (created, added, read): their inboxes are owed it. */
+export function queueIndexUpdate(room: Conversation, userIds: Iterable<string>): void {
+	const ids = [...userIds];
+	if (ids.length === 0) return;
+	room.outbox.touch(ids, room.store.lastSeq);
+	room.work.schedule(INBOX_WORK);
+}
+
+export function roleSnapshot(store: ConversationStore): Map<string, Role> {
+	return new Map([...store.members.values()].map((member) => [member.userId, member.role]));
+}
+
+/** A member left or was removed; whoever inherited a role by it has a new row too. */
+export function queueRemoval(room: Conversation, userId: string, rolesBefore: Map<string, Role>): void {
+	room.outbox.removed(userId, room.store.lastSeq);
+	const changed = [...room.store.members.values()]
+		.filter((member) => rolesBefore.get(member.userId) !== member.role)
+		.map((member) => member.userId);
+	if (changed.length > 0) room.outbox.touch(changed, room.store.lastSeq);
+	room.work.schedule(INBOX_WORK);
+}
+
+/** Messages per member per drain: bounds the RPC size (a message is at most ~16 KiB of text). */
+export const ENTRIES_PER_DRAIN = 256;
+
+interface Plan {
+	user: SyncRow;
+	upto: number;
+	batch: InboxBatch;
+}
+
+export async function drainInboxes(room: Conversation, env: Env): Promise<boolean> {
+	const { store, outbox } = room;
+	const meta = store.meta;
+	if (!meta) return false;
+	const head = store.lastSeq;
+	const pending = outbox.pending(head);
+	if (pending.length === 0) {
+		outbox.prune();
+		return false;
+	}
+	const version = outbox.nextVersion();
+	const lastMessage = head > 0 ? (store.messagesBefore(head + 1, 1)[0] ?? null) : null;
+
+	// Members that are equally far behind (usually all of them) share one read of the outbox.
+	const groups = new Map<number, SyncRow[]>();
+	for (const user of pending) groups.set(user.seq, [...(groups.get(user.seq) ?? []), user]);
+
+	const plans: Plan[] = [];
+	for (const [from, users] of groups) {
+		const rows = outbox.rowsAfter(from, ENTRIES_PER_DRAIN);
+		const upto = rows.length === ENTRIES_PER_DRAIN ? (rows.at(-1)?.seq ?? head) : head;
+		const wanted = rows.filter((row) => users.some((user) => row.offline.has(user.userId)));
+		const messages = new Map<number, Message>();
+		const first = wanted[0];
+		const last = wanted.at(-1);
+		if (first && last) {
+			for (const message of store.messagesAfter(first.seq - 1, last.seq - first.seq + 1)) {
+				messages.set(message.seq, message);
+			}
+		}
+		for (const user of users) {
+			const entries: Message[] = [];
+			let liveSeq = 0;
+			for (const row of rows) {
+				if (row.offline.has(user.userId)) {
+					const message = messages.get(row.seq);
+					if (message) entries.push(message);
+				} else if (row.senderId !== user.userId) liveSeq = row.seq;
+			}
+			const member = user.removed ? undefined : store.members.get(user.userId);
+			// A member not named offline had an open socket when the message was stored: it got it live.
+			if (member && liveSeq > 0) markDelivered(room, user.userId, liveSeq);
+			plans.push({
+				user,
+				upto,
+				batch: {
+					owner: { tenantId: meta.tenantId, userId: user.userId },
+					conversationId: meta.conversationId,
+					version,
+					entries,
+					index: member ? summarize(store, user, lastMessage) : null,
+				},
+			});
+		}
+	}
+
+	const results = await Promise.allSettled(
+		plans.map((plan) => rpc(() => inboxStub(env, meta.tenantId, plan.user.userId).apply(plan.batch))),
+	);
+	// From here on synchronous: other events ran during the await, so the confirmations only raise
+	// watermarks and clear the dirty counters that did not move meanwhile.
+	let failed = 0;
+	results.forEach((result, i) => {
+		const plan = plans[i];
+		if (!plan) return;
+		if (result.status === "fulfilled") outbox.confirm(plan.user.userId, plan.upto, plan.user.dirty);
+		else {
+			failed++;
+			console.error(`inbox delivery to ${plan.user.userId} failed`, result.reason);
+		}
+	});
+	outbox.prune();
+	if (failed > 0) throw new Error(`${failed} of ${plans.length} inbox deliveries failed`);
+	return outbox.hasPending(store.lastSeq);
+}
+
+/** The member's row of the conversation list as of now. */
+function summarize(
+	store: ConversationStore,
+	user: SyncRow,
+	lastMessage: Message | null,
+): ConversationSummary {
+	const meta = store.meta;
+	const member = store.members.get(user.userId);
+	if (!meta || !member) throw new Error("summarize needs a member of an existing conversation");
+	// Unread: messages from others after what the member read, not counting history from before joining.
+	const since = Math.max(member.readSeq, user.joinedSeq);
+	const unreadCount = Math.max(0, store.lastSeq - since - store.countSentAfter(user.userId, since));
+	const lastAt = lastMessage ? Date.parse(lastMessage.createdAt) : 0;
+	return {
+		id: meta.conversationId,
+		type: meta.type,
+		title: meta.title,
+		role: member.role,
+		createdAt: new Date(meta.createdAt).toISOString(),
+		updatedAt: new Date(Math.max(lastAt, member.joinedAt)).toISOString(),
+		lastSeq: store.lastSeq,
+		lastMessage,
+		readSeq: member.readSeq,
+		unreadCount,
+	};
+}
+
+/** Moves the member's delivered watermark forward (never back) and tells the room when it moved. */
+export function markDelivered(room: Conversation, userId: string, seq: number): void {
+	const capped = Math.min(seq, room.store.lastSeq);
+	if (room.store.advanceDelivered(userId, capped)) {
+		broadcast(room.state, { type: "delivered.updated", userId, seq: capped });
+	}
+}

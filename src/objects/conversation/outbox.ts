@@ -1,0 +1,142 @@
+/**
+ * The inbox outbox: what the Conversation object still owes its members' Inbox objects, written in
+ * the same synchronous block as the change it describes and drained from the alarm (deliver.ts).
+ *
+ * Why this shape: a message costs one row, `inbox_outbox(seq, sender_id, offline)`, naming the members that had
+ * no open socket when it was stored, so a send in a 100-member room is one small insert rather than
+ * one per member. Each member's progress is a watermark in `inbox_sync`: `seq`, the last message its
+ * inbox has confirmed, and `dirty`, a counter bumped by every other change to its row of the
+ * conversation list (created, added, removed, read, role). A member whose watermark is below lastSeq
+ * or whose counter is non-zero is owed a batch. A message row is dropped once every watermark passed
+ * it. `joined_seq` is lastSeq when the member joined: unread counts start there.
+ */
+
+export interface SyncRow {
+	userId: string;
+	seq: number;
+	dirty: number;
+	removed: boolean;
+	joinedSeq: number;
+}
+
+export interface OutboxRow {
+	seq: number;
+	senderId: string;
+	offline: Set<string>;
+}
+
+export class InboxOutbox {
+	constructor(private readonly sql: SqlStorage) {}
+
+	/** Records a stored message and the members it must reach through their inbox. */
+	messageStored(seq: number, senderId: string, offline: string[]): void {
+		this.sql.exec(
+			"INSERT INTO inbox_outbox (seq, sender_id, offline) VALUES (?, ?, ?)",
+			seq,
+			senderId,
+			JSON.stringify(offline),
+		);
+	}
+
+	/**
+	 * Marks the users' rows of the conversation list stale. A user without a watermark (new member)
+	 * starts at `lastSeq`: the inbox owes them no entries for what came before they joined.
+	 */
+	touch(userIds: Iterable<string>, lastSeq: number): void {
+		for (const userId of userIds) {
+			this.sql.exec(
+				`INSERT INTO inbox_sync (user_id, seq, dirty, removed, joined_seq) VALUES (?, ?, 1, 0, ?)
+				 ON CONFLICT (user_id) DO UPDATE SET dirty = dirty + 1, removed = 0,
+				   joined_seq = CASE WHEN removed = 1 THEN excluded.joined_seq ELSE joined_seq END`,
+				userId,
+				lastSeq,
+				lastSeq,
+			);
+		}
+	}
+
+	/** The user left or was removed: their inbox drops the conversation from the list. */
+	removed(userId: string, lastSeq: number): void {
+		this.sql.exec(
+			`INSERT INTO inbox_sync (user_id, seq, dirty, removed, joined_seq) VALUES (?, ?, 1, 1, ?)
+			 ON CONFLICT (user_id) DO UPDATE SET dirty = dirty + 1, removed = 1`,
+			userId,
+			lastSeq,
+			lastSeq,
+		);
+	}
+
+	/** Every member whose inbox is owed something. */
+	pending(lastSeq: number): SyncRow[] {
+		return this.sql
+			.exec<{ user_id: string; seq: number; dirty: number; removed: number; joined_seq: number }>(
+				"SELECT user_id, seq, dirty, removed, joined_seq FROM inbox_sync WHERE seq < ? OR dirty > 0",
+				lastSeq,
+			)
+			.toArray()
+			.map((row) => ({
+				userId: row.user_id,
+				seq: row.seq,
+				dirty: row.dirty,
+				removed: row.removed === 1,
+				joinedSeq: row.joined_seq,
+			}));
+	}
+
+	hasPending(lastSeq: number): boolean {
+		return (
+			this.sql
+				.exec<{ n: number }>(
+					"SELECT EXISTS (SELECT 1 FROM inbox_sync WHERE seq < ? OR dirty > 0) AS n",
+					lastSeq,
+				)
+				.one().n === 1
+		);
+	}
+
+	rowsAfter(seq: number, limit: number): OutboxRow[] {
+		return this.sql
+			.exec<{ seq: number; sender_id: string; offline: string }>(
+				"SELECT seq, sender_id, offline FROM inbox_outbox WHERE seq > ? ORDER BY seq ASC LIMIT ?",
+				seq,
+				limit,
+			)
+			.toArray()
+			.map((row) => ({
+				seq: row.seq,
+				senderId: row.sender_id,
+				offline: new Set(JSON.parse(row.offline) as string[]),
+			}));
+	}
+
+	/**
+	 * The inbox took everything through `upto` and the row as of `dirty`. A change made while the call
+	 * was in flight bumped `dirty`, so the row stays owed; a confirmed removal forgets the user.
+	 */
+	confirm(userId: string, upto: number, dirty: number): void {
+		this.sql.exec(
+			"UPDATE inbox_sync SET seq = MAX(seq, ?), dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END WHERE user_id = ?",
+			upto,
+			dirty,
+			userId,
+		);
+		this.sql.exec("DELETE FROM inbox_sync WHERE user_id = ? AND removed = 1 AND dirty = 0", userId);
+	}
+
+	/** Drops the message rows every member's inbox has passed. */
+	prune(): void {
+		this.sql.exec(
+			"DELETE FROM inbox_outbox WHERE seq <= (SELECT COALESCE(MIN(seq), 9007199254740991) FROM inbox_sync)",
+		);
+	}
+
+	/** A number that grows with every drain, so an inbox can tell a newer index snapshot from an older one. */
+	nextVersion(): number {
+		return this.sql
+			.exec<{ value: number }>(
+				`INSERT INTO inbox_state (key, value) VALUES ('version', 1)
+				 ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+			)
+			.one().value;
+	}
+}

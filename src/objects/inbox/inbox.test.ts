@@ -1,0 +1,390 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+	createTenant,
+	createUnlimitedTenant,
+	expectError,
+	type Frame,
+	json,
+	type Socket,
+	User,
+} from "../../../test/helpers";
+import { ack, connectInbox, conversationsOf, drainOutbox, drainReceipts, inboxOf } from "../../../test/inbox";
+import type { Conversation, ConversationSummary, InboxEntry, Message } from "../../protocol";
+import { INBOX_LIMITS } from "../../protocol";
+import { conversationStub, inboxStub } from "../names";
+import type { Inbox } from "./inbox";
+
+type EntryFrame = Frame & InboxEntry;
+
+/** The next `delivered.updated` about `userId`; frames about other members are skipped. */
+async function deliveredFor(socket: Socket, userId: string): Promise<Frame> {
+	for (;;) {
+		const frame = await socket.next("delivered.updated");
+		if (frame.userId === userId) return frame;
+	}
+}
+
+async function setUp(memberCount: number) {
+	const tenant = await createUnlimitedTenant();
+	const users = await Promise.all(Array.from({ length: memberCount }, () => User.create(tenant)));
+	const [owner, ...others] = users as [User, ...User[]];
+	const group = await owner.createGroup(
+		others.map((u) => u.id),
+		"team",
+	);
+	return { tenant, users, owner, others, group };
+}
+
+function seqsOf(entries: InboxEntry[]): number[] {
+	return entries.map((entry) => entry.message.seq);
+}
+
+describe("offline delivery", () => {
+	it("an offline member receives every message in order through the inbox, once", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		const sent: Message[] = [];
+		for (let i = 1; i <= 30; i++) sent.push(await owner.send(group.id, `message ${i}`));
+		await drainOutbox(tenant, group.id);
+		// A second drain has nothing to add.
+		await drainOutbox(tenant, group.id);
+
+		const { entries, nextCursor } = await inboxOf(bob, "?limit=500");
+		expect(nextCursor).toBeNull();
+		expect(entries.map((e) => e.message)).toEqual(sent);
+		expect(entries.every((e) => e.conversationId === group.id)).toBe(true);
+		const cursors = entries.map((e) => e.cursor);
+		expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+		expect(new Set(cursors).size).toBe(30);
+		// The sender's own messages are not notifications for them.
+		expect((await inboxOf(owner)).entries).toEqual([]);
+	});
+
+	it("a member with the conversation open gets no entry for what arrived while it was open", async () => {
+		const { tenant, owner, others, group } = await setUp(3);
+		const [bob, carol] = others as [User, User];
+		const socket = await bob.connect(group.id);
+		await socket.next("ready");
+		await owner.send(group.id, "while bob is here");
+		await socket.messages(1);
+		socket.close();
+		await socket.closed();
+		await owner.send(group.id, "after bob left");
+		await drainOutbox(tenant, group.id);
+
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([2]);
+		expect(seqsOf((await inboxOf(carol)).entries)).toEqual([1, 2]);
+	});
+
+	it("ack drops exactly the entries through the cursor, and pages the rest", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		for (let i = 1; i <= 5; i++) await owner.send(group.id, `m${i}`);
+		await drainOutbox(tenant, group.id);
+		const { entries } = await inboxOf(bob);
+		const third = entries[2] as InboxEntry;
+
+		await ack(bob, third.cursor);
+		const left = await inboxOf(bob);
+		expect(seqsOf(left.entries)).toEqual([4, 5]);
+
+		const firstPage = await inboxOf(bob, "?limit=1");
+		expect(seqsOf(firstPage.entries)).toEqual([4]);
+		expect(firstPage.nextCursor).toBe(firstPage.entries[0]?.cursor);
+		const secondPage = await inboxOf(bob, `?after=${firstPage.nextCursor}&limit=1`);
+		expect(seqsOf(secondPage.entries)).toEqual([5]);
+		expect(secondPage.nextCursor).toBeNull();
+
+		// Acking an older cursor again changes nothing.
+		await ack(bob, third.cursor);
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([4, 5]);
+		await expectError(await bob.call("/v1/inbox/ack", { body: { cursor: -1 } }), 400, "bad_request");
+	});
+
+	it("an inbox that fails for a while still ends with each entry exactly once", async () => {
+		const { tenant, owner, others, group } = await setUp(3);
+		const [bob, carol] = others as [User, User];
+		const bobInbox = inboxStub(env, tenant.id, bob.id);
+		await bobInbox.injectFaults(3);
+		for (let i = 1; i <= 4; i++) await owner.send(group.id, `m${i}`);
+		await drainOutbox(tenant, group.id);
+		await owner.send(group.id, "m5");
+		await drainOutbox(tenant, group.id);
+
+		// Every injected fault was hit, so the delivery to bob failed three times before it landed.
+		const faultsLeft = await runInDurableObject(bobInbox, (_inbox: Inbox, state) =>
+			state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'fail_applies'").one(),
+		);
+		expect(faultsLeft.value).toBe("0");
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([1, 2, 3, 4, 5]);
+		expect(seqsOf((await inboxOf(carol)).entries)).toEqual([1, 2, 3, 4, 5]);
+		const [row] = (await conversationsOf(bob)).conversations;
+		expect(row).toMatchObject({ id: group.id, lastSeq: 5, unreadCount: 5 });
+	});
+
+	it("the inbox takes a repeated batch once, even after the entries were acked", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		await owner.send(group.id, "m1");
+		await owner.send(group.id, "m2");
+		await drainOutbox(tenant, group.id);
+		const { entries } = await inboxOf(bob);
+		expect(seqsOf(entries)).toEqual([1, 2]);
+		const [summary] = (await conversationsOf(bob)).conversations as [ConversationSummary];
+		const batch = {
+			owner: { tenantId: tenant.id, userId: bob.id },
+			conversationId: group.id,
+			version: 1,
+			entries: entries.map((e) => e.message),
+			index: { ...summary, unreadCount: 99 },
+		};
+		const inbox = inboxStub(env, tenant.id, bob.id);
+		await inbox.apply(batch);
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([1, 2]);
+		await ack(bob, (entries[1] as InboxEntry).cursor);
+		await inbox.apply(batch);
+		expect((await inboxOf(bob)).entries).toEqual([]);
+		// An older snapshot of the index does not replace a newer one.
+		expect((await conversationsOf(bob)).conversations[0]?.unreadCount).toBe(2);
+	});
+
+	it("the outbox survives eviction between the send and the drain", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		const bobInbox = inboxStub(env, tenant.id, bob.id);
+		// Bob's inbox refuses every delivery until the test lifts the fault, so no drain can land early.
+		await bobInbox.injectFaults(1_000_000);
+		for (let i = 1; i <= 3; i++) await owner.send(group.id, `m${i}`);
+		const room = conversationStub(env, tenant.id, group.id);
+		expect((await inboxOf(bob)).entries).toEqual([]);
+
+		await evictDurableObject(room);
+		await evictDurableObject(bobInbox);
+		await bobInbox.injectFaults(0);
+		const pending = await runInDurableObject(
+			room,
+			(object: import("../conversation/conversation").Conversation) => object.work.dueAt("inbox"),
+		);
+		expect(pending).not.toBeNull();
+		await drainOutbox(tenant, group.id);
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([1, 2, 3]);
+	});
+});
+
+describe("the conversation list", () => {
+	it("counts unread messages from others, follows reads on another device and drops a removed member", async () => {
+		const { tenant, owner, others, group } = await setUp(3);
+		const [bob] = others as [User, User];
+		await drainOutbox(tenant, group.id);
+		const fresh = (await conversationsOf(bob)).conversations;
+		expect(fresh).toEqual([
+			expect.objectContaining({
+				id: group.id,
+				type: "group",
+				title: "team",
+				role: "member",
+				lastSeq: 0,
+				lastMessage: null,
+				unreadCount: 0,
+			}),
+		]);
+
+		for (let i = 1; i <= 3; i++) await owner.send(group.id, `from owner ${i}`);
+		const own = await bob.send(group.id, "from bob");
+		await drainOutbox(tenant, group.id);
+		expect((await conversationsOf(bob)).conversations[0]).toMatchObject({
+			lastSeq: 4,
+			lastMessage: own,
+			readSeq: 0,
+			unreadCount: 3,
+		});
+		expect((await conversationsOf(owner)).conversations[0]).toMatchObject({ unreadCount: 1, role: "owner" });
+
+		// Bob reads on one device; his other device hears of it on the inbox socket.
+		const device = await connectInbox(bob);
+		await device.next("ready");
+		const read = await bob.call(`/v1/conversations/${group.id}/read`, { body: { seq: 2 } });
+		expect(read.status).toBe(204);
+		await drainOutbox(tenant, group.id);
+		const updated = await device.next<Frame & { conversation: ConversationSummary }>("conversation.updated");
+		expect(updated.conversation).toMatchObject({ id: group.id, readSeq: 2, unreadCount: 1 });
+		expect((await conversationsOf(bob)).conversations[0]).toMatchObject({ readSeq: 2, unreadCount: 1 });
+
+		// Removed: the conversation leaves bob's list, and his device is told.
+		const removed = await owner.call(`/v1/conversations/${group.id}/members/${bob.id}`, { method: "DELETE" });
+		expect(removed.status).toBe(204);
+		await drainOutbox(tenant, group.id);
+		expect(await device.next("conversation.removed")).toMatchObject({ conversationId: group.id });
+		expect((await conversationsOf(bob)).conversations).toEqual([]);
+		device.close();
+	});
+
+	it("orders conversations by latest activity and pages them", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant);
+		const bob = await User.create(tenant);
+		const groups: Conversation[] = [];
+		for (let i = 0; i < 3; i++) groups.push(await alice.createGroup([bob.id], `g${i}`));
+		for (const group of groups) await alice.send(group.id, "hello");
+		await alice.send((groups[0] as Conversation).id, "again");
+		for (const group of groups) await drainOutbox(tenant, group.id);
+
+		const first = await conversationsOf(bob, "?limit=2");
+		const order = [groups[0], groups[2], groups[1]].map((g) => g?.id);
+		expect(first.conversations.map((c) => c.id)).toEqual(order.slice(0, 2));
+		expect(first.nextCursor).not.toBeNull();
+		const second = await conversationsOf(bob, `?limit=2&cursor=${first.nextCursor}`);
+		expect(second.conversations.map((c) => c.id)).toEqual(order.slice(2));
+		expect(second.nextCursor).toBeNull();
+		expect((await conversationsOf(bob)).conversations.map((c) => c.unreadCount)).toEqual([2, 1, 1]);
+	});
+
+	it("needs a user token", async () => {
+		const tenant = await createTenant();
+		await expectError(
+			await (await User.create(tenant)).call("/v1/conversations", { token: null }),
+			401,
+			"unauthorized",
+		);
+		await expectError(
+			await (await User.create(tenant)).call("/v1/inbox", { token: null }),
+			401,
+			"unauthorized",
+		);
+	});
+});
+
+describe("the inbox socket", () => {
+	it("pushes the backlog and then live entries to every connected device", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		await owner.send(group.id, "before");
+		await drainOutbox(tenant, group.id);
+
+		const phone = await connectInbox(bob);
+		const laptop = await connectInbox(bob);
+		for (const device of [phone, laptop]) {
+			expect(await device.next("ready")).toMatchObject({ protocol: 1 });
+			expect((await device.next<EntryFrame>("inbox.entry")).message.text).toBe("before");
+		}
+		await owner.send(group.id, "live 1");
+		await owner.send(group.id, "live 2");
+		await drainOutbox(tenant, group.id);
+		for (const device of [phone, laptop]) {
+			const live = [
+				await device.next<EntryFrame>("inbox.entry"),
+				await device.next<EntryFrame>("inbox.entry"),
+			];
+			expect(live.map((frame) => frame.message.text)).toEqual(["live 1", "live 2"]);
+			expect(live.every((frame) => frame.conversationId === group.id)).toBe(true);
+		}
+
+		// An ack from one device drops the entries for all of them.
+		const { entries } = await inboxOf(bob);
+		phone.send({ type: "inbox.ack", cursor: entries.at(-1)?.cursor });
+		await phone.flush();
+		expect((await inboxOf(bob)).entries).toEqual([]);
+		const tablet = await connectInbox(bob);
+		expect(await tablet.next("ready")).toMatchObject({ lastCursor: entries.at(-1)?.cursor });
+		await tablet.flush();
+		expect(tablet.frames.filter((f) => f.type === "inbox.entry")).toEqual([]);
+		for (const device of [phone, laptop, tablet]) device.close();
+	});
+
+	it("answers a bad frame with an error frame and stays open", async () => {
+		const tenant = await createTenant();
+		const bob = await User.create(tenant);
+		const device = await connectInbox(bob);
+		await device.next("ready");
+		device.send("not json");
+		expect(await device.next("error")).toMatchObject({ code: "invalid_json" });
+		device.send({ type: "message.send", clientId: "x" });
+		expect(await device.next("error")).toMatchObject({ code: "unknown_frame" });
+		device.send({ type: "inbox.ack", cursor: -5 });
+		expect(await device.next("error")).toMatchObject({ code: "bad_request" });
+		device.send("x".repeat(70_000));
+		expect(await device.next("error")).toMatchObject({ code: "frame_too_large" });
+		await device.flush();
+		expect(device.closeEvent).toBeNull();
+		device.close();
+	});
+
+	it("refuses a plain HTTP request", async () => {
+		const tenant = await createTenant();
+		const bob = await User.create(tenant);
+		await expectError(await bob.call("/v1/inbox/ws"), 426, "upgrade_required");
+	});
+});
+
+describe("delivery receipts", () => {
+	it("moves a member's delivered seq when a device acks or a live socket got the message", async () => {
+		const { tenant, owner, others, group } = await setUp(3);
+		const [bob, carol] = others as [User, User];
+		const ownerSocket = await owner.connect(group.id);
+		await ownerSocket.next("ready");
+		const carolSocket = await carol.connect(group.id);
+		await carolSocket.next("ready");
+		for (let i = 1; i <= 3; i++) await owner.send(group.id, `m${i}`);
+		await drainOutbox(tenant, group.id);
+
+		// Carol had the conversation open: delivered by her socket, without any inbox entry.
+		expect(await deliveredFor(ownerSocket, carol.id)).toEqual({
+			type: "delivered.updated",
+			userId: carol.id,
+			seq: 3,
+		});
+		expect((await inboxOf(carol)).entries).toEqual([]);
+
+		// Bob acks the second message from a device.
+		const { entries } = await inboxOf(bob);
+		await ack(bob, (entries[1] as InboxEntry).cursor);
+		await drainReceipts(bob);
+		expect(await deliveredFor(ownerSocket, bob.id)).toEqual({
+			type: "delivered.updated",
+			userId: bob.id,
+			seq: 2,
+		});
+		const { conversation } = await json<{ conversation: Conversation }>(
+			await owner.call(`/v1/conversations/${group.id}`),
+			200,
+		);
+		const byUser = new Map(conversation.members.map((m) => [m.userId, m]));
+		expect(byUser.get(bob.id)).toMatchObject({ deliveredSeq: 2, readSeq: 0 });
+		expect(byUser.get(carol.id)).toMatchObject({ deliveredSeq: 3 });
+		ownerSocket.close();
+		carolSocket.close();
+	});
+});
+
+describe("retention", () => {
+	it("drops unacked entries older than the retention period and keeps the rest", async () => {
+		const { tenant, owner, others, group } = await setUp(2);
+		const bob = others[0] as User;
+		for (let i = 1; i <= 3; i++) await owner.send(group.id, `m${i}`);
+		await drainOutbox(tenant, group.id);
+		const { entries } = await inboxOf(bob);
+		const inbox = inboxStub(env, tenant.id, bob.id);
+
+		// Age the first two entries past the retention period, as a month offline would.
+		const second = (entries[1] as InboxEntry).cursor;
+		await runInDurableObject(inbox, (object: Inbox, state) => {
+			state.storage.sql.exec(
+				"UPDATE entries SET created_at = created_at - ? WHERE cursor <= ?",
+				INBOX_LIMITS.retentionMs + 1,
+				second,
+			);
+			object.scheduleRetention();
+		});
+		expect(await runDurableObjectAlarm(inbox)).toBe(true);
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([3]);
+
+		// The sweep re-armed itself for the entry that is left.
+		const next = await runInDurableObject(inbox, (object: Inbox) => object.work.dueAt("retention"));
+		expect(next).toBe(
+			(await runInDurableObject(inbox, (object: Inbox) => object.store.nextExpiry())) as number,
+		);
+		expect(next).toBeGreaterThan(Date.now() + INBOX_LIMITS.retentionMs - 60_000);
+	});
+});

@@ -1,0 +1,50 @@
+/** A user's inbox (undelivered entries, its socket) and their conversation list, served by their Inbox object. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireUser } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { AppError, isErrorCode, rpc } from "../errors";
+import { INBOX_TENANT_HEADER, INBOX_USER_HEADER } from "../objects/inbox/inbox";
+import { inboxStub } from "../objects/names";
+import { ConversationListQuery, InboxAckBody, InboxQuery } from "../protocol";
+import { validate } from "../validate";
+
+export const inboxRoutes = new Hono<AppEnv>()
+	.use(requireUser)
+	.get("/", validate("query", InboxQuery), async (c) => {
+		const tenantId = c.get("tenant").id;
+		const userId = c.get("userId");
+		const stub = inboxStub(c.env, tenantId, userId);
+		return c.json(await rpc(() => stub.listEntries({ tenantId, userId }, c.req.valid("query"))));
+	})
+	.post("/ack", validate("json", InboxAckBody), async (c) => {
+		const tenantId = c.get("tenant").id;
+		const userId = c.get("userId");
+		const stub = inboxStub(c.env, tenantId, userId);
+		await rpc(() => stub.ack({ tenantId, userId }, c.req.valid("json").cursor));
+		return c.body(null, 204);
+	})
+	.get("/ws", validate("query", z.object({ token: z.string().optional() })), async (c) => {
+		if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+			throw new AppError("upgrade_required", "This endpoint is a WebSocket; send Upgrade: websocket");
+		}
+		const tenantId = c.get("tenant").id;
+		const userId = c.get("userId");
+		const response = await inboxStub(c.env, tenantId, userId).fetch("https://inbox/ws", {
+			headers: { Upgrade: "websocket", [INBOX_TENANT_HEADER]: tenantId, [INBOX_USER_HEADER]: userId },
+		});
+		if (response.status === 101) return response;
+		const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
+		const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
+		throw new AppError(code, refusal?.message ?? "The inbox refused the connection");
+	});
+
+/** `GET /v1/conversations`: the user's conversation list from their inbox's index, by latest activity. */
+export const conversationListRoutes = new Hono<AppEnv>()
+	.use(requireUser)
+	.get("/", validate("query", ConversationListQuery), async (c) => {
+		const tenantId = c.get("tenant").id;
+		const userId = c.get("userId");
+		const stub = inboxStub(c.env, tenantId, userId);
+		return c.json(await rpc(() => stub.listConversations({ tenantId, userId }, c.req.valid("query"))));
+	});
