@@ -1,5 +1,6 @@
 /** The Hono app: middleware order, routes, and the one place an error becomes a response. */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { nanoid } from "nanoid";
 import { resolveTenant } from "./auth/middleware";
@@ -23,6 +24,18 @@ app.use(async (c, next) => {
 });
 
 app.route("/platform/v1", platformRoutes);
+// Tenants' web apps call from their own origins. Credentials are bearer tokens, never cookies, so
+// any origin may call; preflights are answered before the tenant is resolved.
+app.use(
+	"/v1/*",
+	cors({
+		origin: "*",
+		allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+		allowHeaders: ["authorization", "content-type", "range"],
+		exposeHeaders: ["x-request-id", "retry-after", "content-range", "etag"],
+		maxAge: 600,
+	}),
+);
 app.use("/v1/*", resolveTenant);
 app.route("/v1/tokens", tokenRoutes);
 // Before conversationRoutes: the list is served by the user's Inbox object, not a Conversation.
