@@ -18,8 +18,12 @@ export const LIMITS = {
 	mediaBytes: 25 * 1024 * 1024,
 	/** A Worker request body is capped at 100 MB on most plans, so no tenant's cap may exceed it. */
 	mediaBytesCeiling: 100 * 1000 * 1000,
-	/** Messages written to D1 per mirror drain (one D1 batch, chunked to 100 bound parameters). */
-	mirrorBatch: 500,
+	/**
+	 * Messages written to D1 per mirror drain: one D1 batch of 8-row statements (100 bound parameters
+	 * each), 40 of them plus the conversation and members, under the 50 queries a Worker invocation may
+	 * make on the free plan.
+	 */
+	mirrorBatch: 320,
 	searchPage: 50,
 	/** Rows per D1 query while an export streams. */
 	exportPage: 500,
