@@ -381,3 +381,22 @@ describe("the conversation socket", () => {
 		socket.close();
 	});
 });
+
+describe("tenant settings", () => {
+	it("hold frames on sockets that outlived an eviction to the tenant's limits, not the defaults", async () => {
+		// A tenant allowed 100 messages in a burst; the default would refuse after 20.
+		const tenant = await createTenant({ sendRate: { perSecond: 1, burst: 100 } });
+		const alice = await User.create(tenant, "alice");
+		const conversation = await alice.createGroup([]);
+		const socket = await alice.connect(conversation.id);
+		await socket.next("ready");
+		await evictDurableObject(conversationStub(env, tenant.id, conversation.id));
+		const acks = await sendAll(
+			socket,
+			Array.from({ length: 50 }, (_, i) => `m${i}`),
+			"burst",
+		);
+		expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+		socket.close();
+	});
+});

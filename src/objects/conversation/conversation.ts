@@ -57,6 +57,10 @@ export class Conversation extends DurableObject<Env> {
 			this.work = new WorkQueue(ctx.storage);
 			this.outbox = new InboxOutbox(ctx.storage.sql);
 			this.mirror = new Mirror(ctx.storage.sql, env, this.store);
+			const saved = ctx.storage.sql
+				.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'settings'")
+				.toArray()[0];
+			if (saved) this.useSettings(JSON.parse(saved.value) as TenantSettings, false);
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
@@ -67,10 +71,21 @@ export class Conversation extends DurableObject<Env> {
 		return this.ctx;
 	}
 
-	/** Every call carries the tenant's current settings; the object keeps the latest it has seen. */
-	private useSettings(settings: TenantSettings): void {
+	/**
+	 * Every call from the Worker carries the tenant's current settings; the object keeps the latest it
+	 * has seen, in storage too, so that frames on sockets that outlived a hibernation are held to the
+	 * tenant's limits rather than to the defaults.
+	 */
+	private useSettings(settings: TenantSettings, persist = true): void {
 		const json = JSON.stringify(settings);
 		if (json === this.#settingsJson) return;
+		// Only a conversation that exists keeps them: a probe of an unknown id must not create storage.
+		if (persist && this.store.meta) {
+			this.ctx.storage.sql.exec(
+				"INSERT INTO meta (key, value) VALUES ('settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+				json,
+			);
+		}
 		this.#settingsJson = json;
 		this.settings = settings;
 	}
