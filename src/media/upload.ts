@@ -156,14 +156,16 @@ async function putMultipart(
 ): Promise<number> {
 	let upload: R2MultipartUpload | null = null;
 	const parts: R2UploadedPart[] = [];
-	let part = new Uint8Array(PART_BYTES);
+	// Under a cap smaller than a part, the whole body is one put: buffer no more than the cap.
+	const partBytes = Math.min(PART_BYTES, input.maxBytes);
+	let part = new Uint8Array(partBytes);
 	let filled = 0;
 	let size = 0;
 
 	const flush = async () => {
 		upload ??= await bucket.createMultipartUpload(input.key, options);
 		parts.push(await upload.uploadPart(parts.length + 1, part.subarray(0, filled)));
-		part = new Uint8Array(PART_BYTES);
+		part = new Uint8Array(partBytes);
 		filled = 0;
 	};
 	const take = async (chunk: Uint8Array) => {
@@ -171,11 +173,11 @@ async function putMultipart(
 		if (size > input.maxBytes) throw tooLarge(input.maxBytes);
 		let offset = 0;
 		while (offset < chunk.byteLength) {
-			const n = Math.min(PART_BYTES - filled, chunk.byteLength - offset);
+			const n = Math.min(partBytes - filled, chunk.byteLength - offset);
 			part.set(chunk.subarray(offset, offset + n), filled);
 			filled += n;
 			offset += n;
-			if (filled === PART_BYTES) await flush();
+			if (filled === partBytes && partBytes === PART_BYTES) await flush();
 		}
 	};
 
