@@ -27,6 +27,10 @@ export const LIMITS = {
 	searchPage: 50,
 	/** Rows per D1 query while an export streams. */
 	exportPage: 500,
+	/** Unattached media younger than this are kept by the clean-up: a client may upload, then send later. */
+	unattachedMediaSeconds: 7 * 24 * 3600,
+	/** Media deleted per clean-up call (one R2 delete takes at most 1000 keys). */
+	mediaCollectBatch: 500,
 } as const;
 
 export const Id = z
@@ -142,6 +146,17 @@ export const SocketQuery = z.object({ after: QuerySeq.optional(), token: z.strin
 // ── media, search, export ──────────────────────────────────────────────────────────────────────
 export const MediaUploadQuery = z.object({ conversationId: Id });
 export type MediaUploadQuery = z.infer<typeof MediaUploadQuery>;
+
+export const CollectMediaBody = z
+	.object({
+		olderThanSeconds: z
+			.number()
+			.int()
+			.min(0)
+			.max(10 * 365 * 24 * 3600)
+			.default(LIMITS.unattachedMediaSeconds),
+	})
+	.strict();
 
 export interface Media {
 	id: string;

@@ -328,3 +328,64 @@ describe("attachments", () => {
 		ws.close();
 	});
 });
+
+describe("clean-up of unattached media", () => {
+	async function collect(tenant: { host: string; apiKey: string }, conversationId: string, body: unknown) {
+		return call(tenant.host, `/v1/admin/conversations/${conversationId}/media/collect`, {
+			token: tenant.apiKey,
+			body,
+		});
+	}
+
+	it("deletes media no message references, bytes and records, and keeps attached media", async () => {
+		const { tenant, alice, bob, group } = await groupOf();
+		const attached = await uploaded(alice, group.id, text(10), "text/plain");
+		const abandoned = await uploaded(alice, group.id, text(11), "text/plain");
+		const bobs = await uploaded(bob, group.id, png(1, 1), "image/png");
+		await json(
+			await alice.call(`/v1/conversations/${group.id}/messages`, {
+				body: { clientId: "with-media", attachments: [attached.id] },
+			}),
+			201,
+		);
+
+		const result = await json<{ deleted: string[]; more: boolean }>(
+			await collect(tenant, group.id, { olderThanSeconds: 0 }),
+			200,
+		);
+		expect(result).toEqual({ deleted: [abandoned.id, bobs.id], more: false });
+		expect(await storedKeys(tenant.id)).toEqual([mediaKey(tenant.id, attached.id)]);
+		await expectError(await alice.call(`/v1/media/${abandoned.id}`), 404, "not_found");
+		expect((await bob.call(`/v1/media/${attached.id}`)).status).toBe(200);
+		await expectError(
+			await alice.call(`/v1/conversations/${group.id}/messages`, {
+				body: { clientId: "too-late", attachments: [abandoned.id] },
+			}),
+			400,
+			"invalid_attachment",
+		);
+		// Nothing left to collect: a second run is a no-op.
+		expect(await json(await collect(tenant, group.id, { olderThanSeconds: 0 }), 200)).toEqual({
+			deleted: [],
+			more: false,
+		});
+	});
+
+	it("keeps unattached media younger than the grace period, 7 days by default", async () => {
+		const { tenant, alice, group } = await groupOf();
+		const fresh = await uploaded(alice, group.id, text(10), "text/plain");
+		expect(await json(await collect(tenant, group.id, {}), 200)).toEqual({ deleted: [], more: false });
+		expect(await storedKeys(tenant.id)).toEqual([mediaKey(tenant.id, fresh.id)]);
+	});
+
+	it("is for the tenant's backend only", async () => {
+		const { tenant, alice, group } = await groupOf();
+		await expectError(
+			await alice.call(`/v1/admin/conversations/${group.id}/media/collect`, { body: {} }),
+			401,
+			"unauthorized",
+		);
+		await expectError(await collect(tenant, "g_unknown", {}), 404, "conversation_not_found");
+		await expectError(await collect(tenant, group.id, { olderThanSeconds: -1 }), 400, "bad_request");
+	});
+});

@@ -7,7 +7,7 @@ import { exportPage, findMirroredConversation } from "../db/mirror";
 import { AppError, rpc } from "../errors";
 import type { MirrorFault } from "../objects/conversation/mirror";
 import { conversationStub } from "../objects/names";
-import { Id, LIMITS } from "../protocol";
+import { CollectMediaBody, Id, LIMITS } from "../protocol";
 import { testHooksEnabled } from "../test-hooks";
 import { validate } from "../validate";
 
@@ -50,6 +50,20 @@ export const adminRoutes = new Hono<AppEnv>()
 			},
 		});
 	})
+	/**
+	 * Deletes the conversation's media that no message references and that were uploaded more than
+	 * `olderThanSeconds` ago (default 7 days), bytes and records; call again while `more` is true.
+	 */
+	.post(
+		"/conversations/:id/media/collect",
+		validate("param", ConversationParam),
+		validate("json", CollectMediaBody),
+		async (c) => {
+			const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
+			const olderThanMs = c.req.valid("json").olderThanSeconds * 1000;
+			return c.json(await rpc(() => stub.collectUnattachedMedia(olderThanMs)));
+		},
+	)
 	/** For operators: how far D1 lags behind the conversation, and the last error if it is failing. */
 	.get("/conversations/:id/mirror", validate("param", ConversationParam), async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);

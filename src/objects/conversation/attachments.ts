@@ -18,7 +18,13 @@ export interface MediaRecord {
 	createdAt: number;
 }
 
+/** A registered media as stored; `deletingAt` is set while it is being collected. */
+export interface StoredMedia extends MediaRecord {
+	deletingAt: number | null;
+}
+
 type MediaRow = {
+	deleting_at: number | null;
 	id: string;
 	uploader_id: string;
 	content_type: string;
@@ -43,10 +49,10 @@ export function registerMedia(sql: SqlStorage, media: MediaRecord): void {
 	);
 }
 
-export function findMedia(sql: SqlStorage, id: string): MediaRecord | null {
+export function findMedia(sql: SqlStorage, id: string): StoredMedia | null {
 	const row = sql
 		.exec<MediaRow>(
-			"SELECT id, uploader_id, content_type, size, width, height, created_at FROM media WHERE id = ?",
+			"SELECT id, uploader_id, content_type, size, width, height, created_at, deleting_at FROM media WHERE id = ?",
 			id,
 		)
 		.toArray()[0];
@@ -59,6 +65,7 @@ export function findMedia(sql: SqlStorage, id: string): MediaRecord | null {
 		width: row.width,
 		height: row.height,
 		createdAt: row.created_at,
+		deletingAt: row.deleting_at,
 	};
 }
 
@@ -83,9 +90,38 @@ export function resolveAttachments(sql: SqlStorage, senderId: string, ids: reado
 	}
 	return ids.map((id) => {
 		const media = findMedia(sql, id);
-		if (!media || media.uploaderId !== senderId) {
+		if (!media || media.deletingAt !== null || media.uploaderId !== senderId) {
 			throw new AppError("invalid_attachment", `No media ${id} uploaded by you to this conversation`);
 		}
 		return toAttachment(media);
 	});
+}
+
+/**
+ * Marks for deletion up to `limit` media uploaded before `cutoff` that no message references (and
+ * any marked earlier whose deletion did not finish), and answers their ids. From the mark on, the send
+ * path refuses them, so no message can come to reference bytes that are being deleted.
+ */
+export function markUnattached(sql: SqlStorage, cutoff: number, limit: number, now: number): string[] {
+	const ids = sql
+		.exec<{ id: string }>(
+			`SELECT id FROM media
+			 WHERE deleting_at IS NOT NULL
+			    OR (created_at < ? AND id NOT IN (
+			         SELECT json_extract(a.value, '$.id') FROM messages, json_each(messages.attachments) AS a
+			         WHERE messages.attachments <> '[]'))
+			 ORDER BY created_at LIMIT ?`,
+			cutoff,
+			limit,
+		)
+		.toArray()
+		.map((row) => row.id);
+	for (const id of ids)
+		sql.exec("UPDATE media SET deleting_at = COALESCE(deleting_at, ?) WHERE id = ?", now, id);
+	return ids;
+}
+
+/** Forgets media whose bytes are gone from R2. */
+export function forgetMedia(sql: SqlStorage, ids: readonly string[]): void {
+	for (const id of ids) sql.exec("DELETE FROM media WHERE id = ? AND deleting_at IS NOT NULL", id);
 }

@@ -3,10 +3,12 @@
  * the home of the hibernatable sockets of members who have the conversation open.
  */
 import { DurableObject } from "cloudflare:workers";
-import { AppError, guard } from "../../errors";
+import { AppError, guard, guardAsync } from "../../errors";
+import { mediaKey } from "../../media/keys";
 import {
 	DEFAULT_TENANT_SETTINGS,
 	type HistoryQuery,
+	LIMITS,
 	type Message,
 	PING_FRAME,
 	PONG_FRAME,
@@ -15,7 +17,7 @@ import {
 	type TenantSettings,
 } from "../../protocol";
 import { type WorkHandler, WorkQueue } from "../work-queue";
-import { findMedia, type MediaRecord, registerMedia } from "./attachments";
+import { findMedia, forgetMedia, type MediaRecord, markUnattached, registerMedia } from "./attachments";
 import {
 	drainInboxes,
 	INBOX_WORK,
@@ -169,11 +171,27 @@ export class Conversation extends DurableObject<Env> {
 	authorizeMedia(userId: string, mediaId: string) {
 		return guard(() => {
 			const media = this.store.meta ? findMedia(this.ctx.storage.sql, mediaId) : null;
-			if (!media) throw new AppError("not_found", "No such media");
+			if (!media || media.deletingAt !== null) throw new AppError("not_found", "No such media");
 			if (!this.store.members.has(userId)) {
 				throw new AppError("forbidden", "Only members of the conversation can download its media");
 			}
 			return media;
+		});
+	}
+
+	/**
+	 * Deletes media uploaded before `olderThanMs` ago that no message references: bytes from R2, then
+	 * the rows. Idempotent; a failed R2 delete leaves the rows marked, and the next call retries them.
+	 */
+	collectUnattachedMedia(olderThanMs: number) {
+		return guardAsync(async () => {
+			const meta = this.store.meta;
+			if (!meta) throw new AppError("conversation_not_found", "No such conversation");
+			const now = Date.now();
+			const ids = markUnattached(this.ctx.storage.sql, now - olderThanMs, LIMITS.mediaCollectBatch, now);
+			if (ids.length > 0) await this.env.MEDIA.delete(ids.map((id) => mediaKey(meta.tenantId, id)));
+			forgetMedia(this.ctx.storage.sql, ids);
+			return { deleted: ids, more: ids.length === LIMITS.mediaCollectBatch };
 		});
 	}
 

@@ -58,6 +58,9 @@ export const MIGRATIONS: readonly string[] = [
 	 CREATE INDEX messages_by_sender ON messages (sender_id, seq);
 	 INSERT INTO inbox_sync (user_id, seq, dirty, joined_seq)
 	   SELECT user_id, (SELECT COALESCE(MAX(seq), 0) FROM messages), 1, 0 FROM members;`,
+	// Media being collected (unattached, past the grace period): refused as attachments from the moment
+	// it is marked, deleted from R2, then forgotten (see markUnattached in attachments.ts).
+	`ALTER TABLE media ADD COLUMN deleting_at INTEGER;`,
 ];
 
 export function migrate(sql: SqlStorage): void {
