@@ -109,7 +109,7 @@ export function markUnattached(sql: SqlStorage, cutoff: number, limit: number, n
 			 WHERE deleting_at IS NOT NULL
 			    OR (created_at < ? AND id NOT IN (
 			         SELECT json_extract(a.value, '$.id') FROM messages, json_each(messages.attachments) AS a
-			         WHERE messages.attachments <> '[]'))
+			         WHERE messages.attachments <> '[]' AND json_extract(a.value, '$.id') IS NOT NULL))
 			 ORDER BY created_at LIMIT ?`,
 			cutoff,
 			limit,
