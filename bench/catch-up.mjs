@@ -1,0 +1,257 @@
+// Catch-up benchmark of issue 3 against a running `npm run dev` (BASE, default http://127.0.0.1:8787).
+// A reader is a member of 10 group conversations and has none of them open, so every message becomes
+// an entry in the reader's Inbox. Ten senders (one per conversation) send 1,000 messages in all at a
+// fixed 100 msg/s over HTTP.
+//
+// - send-to-inbox lag: one device of the reader keeps the inbox socket open without acking; the lag
+//   of a message is the time from the start of its POST to its `inbox.entry` push on that socket.
+// - catch-up: that device goes away; a fresh device connects and we time from the start of the
+//   upgrade until it holds every one of the 1,000 missed messages (pushed in one backlog). For
+//   comparison, the same backlog paged over HTTP (`GET /v1/inbox?limit=500`).
+// Prints one JSON object. Figures, not assertions: see docs/benchmarks.md ("catch-up").
+//
+//   npm run dev                                   # in another terminal
+//   npx node bench/catch-up.mjs                   # env: BASE, MESSAGES, CONVERSATIONS, RATE
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const base = new URL(process.env.BASE ?? "http://127.0.0.1:8787");
+const MESSAGES = Number(process.env.MESSAGES ?? 1000);
+const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 10);
+const RATE = Number(process.env.RATE ?? 100);
+const TIMEOUT_MS = 60_000;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+function adminKey() {
+	if (process.env.PLATFORM_ADMIN_KEY) return process.env.PLATFORM_ADMIN_KEY;
+	const file = `${root}.dev.vars`;
+	if (existsSync(file)) {
+		const line = readFileSync(file, "utf8")
+			.split("\n")
+			.find((l) => l.trim().startsWith("PLATFORM_ADMIN_KEY="));
+		if (line) return line.slice(line.indexOf("=") + 1).trim();
+	}
+	return "dev_admin_key";
+}
+
+/** JSON over HTTP to the dev server, with an explicit Host (the tenant is resolved from it). */
+function request(method, path, { host = base.host, auth, body } = {}) {
+	return new Promise((resolve, reject) => {
+		const data = body === undefined ? undefined : JSON.stringify(body);
+		const req = http.request(
+			{
+				agent,
+				host: base.hostname,
+				port: base.port || 80,
+				method,
+				path,
+				headers: {
+					Host: host,
+					...(auth ? { Authorization: `Bearer ${auth}` } : {}),
+					...(data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {}),
+				},
+			},
+			(res) => {
+				let text = "";
+				res.setEncoding("utf8");
+				res.on("data", (chunk) => {
+					text += chunk;
+				});
+				res.on("end", () => {
+					if (res.statusCode >= 300)
+						reject(new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
+					else resolve(text ? JSON.parse(text) : null);
+				});
+			},
+		);
+		req.on("error", reject);
+		req.end(data);
+	});
+}
+
+function percentile(sorted, p) {
+	if (sorted.length === 0) return null;
+	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+const round = (x) => (x === null || x === undefined ? null : Number(x.toFixed(1)));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function setUp() {
+	const admin = adminKey();
+	const suffix = randomBytes(4).toString("hex");
+	const created = await request("POST", "/platform/v1/tenants", {
+		auth: admin,
+		body: { name: `catch-up ${suffix}` },
+	});
+	const tenantId = created.tenant.id;
+	const hostname = `catchup-${suffix}.localhost`;
+	await request("POST", `/platform/v1/tenants/${tenantId}/domains`, { auth: admin, body: { hostname } });
+	await request("PATCH", `/platform/v1/tenants/${tenantId}`, {
+		auth: admin,
+		body: { settings: { sendRate: { perSecond: 100_000, burst: 100_000 } } },
+	});
+	const host = base.port ? `${hostname}:${base.port}` : hostname;
+	const token = async (userId) =>
+		(await request("POST", "/v1/tokens", { host, auth: created.apiKey, body: { userId, ttlSeconds: 3600 } }))
+			.token;
+	const reader = await token("reader");
+	const senders = [];
+	for (let i = 0; i < CONVERSATIONS; i++) {
+		const auth = await token(`sender${i}`);
+		const { conversation } = await request("POST", "/v1/conversations", {
+			host,
+			auth,
+			body: { type: "group", title: `room ${i}`, memberIds: ["reader"] },
+		});
+		senders.push({ auth, conversationId: conversation.id });
+	}
+	return { host, reader, senders };
+}
+
+/** An inbox socket of the reader; `onEntry` sees every `inbox.entry` frame. */
+function openInbox(host, token, onEntry) {
+	return new Promise((resolve, reject) => {
+		const ws = new WebSocket(`ws://${base.hostname}:${base.port || 80}/v1/inbox/ws?token=${token}`, {
+			headers: { Host: host },
+		});
+		const timer = setTimeout(() => reject(new Error("no ready on the inbox socket")), TIMEOUT_MS);
+		ws.on("error", reject);
+		ws.on("message", (data) => {
+			const frame = JSON.parse(data.toString());
+			if (frame.type === "ready") {
+				clearTimeout(timer);
+				resolve(ws);
+			} else if (frame.type === "inbox.entry") onEntry(frame);
+			else if (frame.type === "inbox.truncated") console.error("backlog truncated at cursor", frame.cursor);
+		});
+	});
+}
+
+function waitFor(predicate, what) {
+	const deadline = Date.now() + TIMEOUT_MS;
+	return new Promise((resolve, reject) => {
+		const tick = () => {
+			if (predicate()) return resolve();
+			if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+			setTimeout(tick, 2);
+		};
+		tick();
+	});
+}
+
+const { host, reader, senders } = await setUp();
+
+// ── phase 1: 1,000 messages at a fixed rate while the reader has no conversation open ────────────
+const sentAt = new Map(); // clientId → performance.now() at the start of its POST
+const ackedAt = new Map(); // clientId → performance.now() when its 201 arrived
+const entryAt = new Map(); // clientId → performance.now() when its inbox.entry arrived
+const lags = [];
+const observed = new Set();
+const observer = await openInbox(host, reader, (frame) => {
+	const start = sentAt.get(frame.message.clientId);
+	if (start !== undefined && !observed.has(frame.message.clientId)) {
+		observed.add(frame.message.clientId);
+		const now = performance.now();
+		lags.push(now - start);
+		entryAt.set(frame.message.clientId, now);
+	}
+});
+const sendMs = [];
+const sends = [];
+const t0 = performance.now();
+for (let i = 0; i < MESSAGES; i++) {
+	const due = t0 + (i * 1000) / RATE;
+	const wait = due - performance.now();
+	if (wait > 0) await sleep(wait);
+	const sender = senders[i % senders.length];
+	const clientId = `c${i}`;
+	const started = performance.now();
+	sentAt.set(clientId, started);
+	sends.push(
+		request("POST", `/v1/conversations/${sender.conversationId}/messages`, {
+			host,
+			auth: sender.auth,
+			body: { clientId, text: `message ${i}` },
+		}).then(() => {
+			const now = performance.now();
+			sendMs.push(now - started);
+			ackedAt.set(clientId, now);
+		}),
+	);
+}
+await Promise.all(sends);
+const sendSeconds = (performance.now() - t0) / 1000;
+await waitFor(() => observed.size === MESSAGES, "every inbox entry on the observing device");
+observer.close();
+
+// ── phase 2: a fresh device reconnects and catches up ───────────────────────────────────────────
+const held = new Map(); // conversationId → seqs in arrival order
+let count = 0;
+const connectStart = performance.now();
+const device = await openInbox(host, reader, (frame) => {
+	const seqs = held.get(frame.conversationId) ?? [];
+	seqs.push(frame.message.seq);
+	held.set(frame.conversationId, seqs);
+	count++;
+});
+const readyMs = performance.now() - connectStart;
+await waitFor(() => count >= MESSAGES, "the backlog on the reconnecting device");
+const catchUpMs = performance.now() - connectStart;
+device.close();
+const perConversation = MESSAGES / CONVERSATIONS;
+const complete =
+	count === MESSAGES &&
+	[...held.values()].every(
+		(seqs) => seqs.length === perConversation && seqs.every((seq, i) => seq === i + 1),
+	);
+
+// The same backlog paged over HTTP, for comparison.
+const pageStart = performance.now();
+let paged = 0;
+let after = 0;
+for (;;) {
+	const page = await request("GET", `/v1/inbox?after=${after}&limit=500`, { host, auth: reader });
+	paged += page.entries.length;
+	if (page.nextCursor === null) break;
+	after = page.nextCursor;
+}
+const httpPagedMs = performance.now() - pageStart;
+
+lags.sort((a, b) => a - b);
+// From the 201 to the entry: the delivery pipeline alone, without the send's own queueing. An entry
+// can beat its 201 to the client, which counts as 0.
+const ackLags = [...entryAt]
+	.map(([clientId, at]) => Math.max(0, at - ackedAt.get(clientId)))
+	.sort((a, b) => a - b);
+sendMs.sort((a, b) => a - b);
+console.log(
+	JSON.stringify({
+		bench: "catch-up",
+		base: base.origin,
+		messages: MESSAGES,
+		conversations: CONVERSATIONS,
+		targetRate: RATE,
+		achievedRate: round(MESSAGES / sendSeconds),
+		sendMs: { p50: round(percentile(sendMs, 50)), p99: round(percentile(sendMs, 99)) },
+		sendToInboxMs: {
+			p50: round(percentile(lags, 50)),
+			p99: round(percentile(lags, 99)),
+			max: round(lags.at(-1)),
+		},
+		ackToInboxMs: { p50: round(percentile(ackLags, 50)), p99: round(percentile(ackLags, 99)) },
+		catchUp: {
+			readyMs: round(readyMs),
+			allEntriesMs: round(catchUpMs),
+			entries: count,
+			completeAndInOrder: complete,
+			httpPagedMs: round(httpPagedMs),
+			httpPagedEntries: paged,
+		},
+	}),
+);
+agent.destroy();
