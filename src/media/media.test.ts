@@ -160,6 +160,23 @@ describe("the size cap", () => {
 	});
 });
 
+describe("a body shorter than its Content-Length", () => {
+	it("is refused with 400 and nothing is stored", async () => {
+		const { tenant, alice, group } = await groupOf();
+		const response = await upload(
+			alice,
+			group.id,
+			stream([text(300)]) as unknown as Uint8Array,
+			"text/plain",
+			{
+				"content-length": "100000",
+			},
+		);
+		await expectError(response, 400, "bad_request");
+		expect(await storedKeys(tenant.id)).toEqual([]);
+	});
+});
+
 describe("the type allowlist", () => {
 	it("refuses with 415 a type that is not allowed, or none, before reading the body", async () => {
 		const { tenant, alice, group } = await groupOf();

@@ -109,8 +109,9 @@ export function imageDimensions(type: string, b: Uint8Array): Dimensions | null 
 }
 
 function webpDimensions(b: Uint8Array, view: DataView): Dimensions | null {
-	if (b.length < 30) return null;
-	if (ascii(b, 12, "VP8X")) {
+	// VP8L needs 25 bytes, VP8X and VP8 (lossy) 30.
+	if (b.length < 25) return null;
+	if (ascii(b, 12, "VP8X") && b.length >= 30) {
 		const width = 1 + ((b[24] ?? 0) | ((b[25] ?? 0) << 8) | ((b[26] ?? 0) << 16));
 		const height = 1 + ((b[27] ?? 0) | ((b[28] ?? 0) << 8) | ((b[29] ?? 0) << 16));
 		return { width, height };
@@ -119,7 +120,7 @@ function webpDimensions(b: Uint8Array, view: DataView): Dimensions | null {
 		const bits = view.getUint32(21, true);
 		return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
 	}
-	if (ascii(b, 12, "VP8 ") && b[23] === 0x9d && b[24] === 0x01 && b[25] === 0x2a) {
+	if (ascii(b, 12, "VP8 ") && b.length >= 30 && b[23] === 0x9d && b[24] === 0x01 && b[25] === 0x2a) {
 		return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
 	}
 	return null;
