@@ -4,14 +4,18 @@
  * alarm re-arms itself, and a failed kind backs off without holding up the others.
  *
  * Contract for a handler: it is idempotent (alarms are at-least-once), it does a bounded batch, and
- * it answers whether work of its kind remains. It reads that answer from storage after its last
- * await, in the same synchronous block in which the queue then clears or keeps the row, so work
- * enqueued while the handler was awaiting is never dropped.
+ * it answers whether work of its kind remains: `false` (none), `true` (more, due now) or a time in
+ * ms since the epoch (more, due then: a target backing off, or work worth coalescing). It reads that
+ * answer from storage after its last await, in the same synchronous block in which the queue then
+ * clears or keeps the row, so work enqueued while the handler was awaiting is never dropped.
+ * A handler that throws is retried with exponential backoff.
  */
 
-export type WorkHandler = () => Promise<boolean>;
+export type WorkHandler = () => Promise<boolean | number>;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** The due time of a kind whose handler is running: later than any real time. */
+const RUNNING = Number.MAX_SAFE_INTEGER;
 
 export function backoffMs(attempts: number): number {
 	const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempts - 1));
@@ -75,23 +79,28 @@ export class WorkQueue {
 					this.storage.sql.exec("DELETE FROM due_work WHERE kind = ?", kind);
 					return;
 				}
+				// While the handler runs its row says "not due"; a schedule() meanwhile lowers it again,
+				// and that earlier time wins over whatever the handler answers.
+				this.storage.sql.exec("UPDATE due_work SET due_at = ? WHERE kind = ?", RUNNING, kind);
+				let next: number | null;
+				let failures = 0;
 				try {
 					const more = await handler();
-					if (more) {
-						this.storage.sql.exec(
-							"UPDATE due_work SET due_at = ?, attempts = 0 WHERE kind = ?",
-							Date.now(),
-							kind,
-						);
-					} else {
-						this.storage.sql.exec("DELETE FROM due_work WHERE kind = ?", kind);
-					}
+					next = more === true ? Date.now() : more === false ? null : more;
 				} catch (error) {
-					console.error(`work ${kind} failed (attempt ${attempts + 1})`, error);
+					failures = attempts + 1;
+					console.error(`work ${kind} failed (attempt ${failures})`, error);
+					next = Date.now() + backoffMs(failures);
+				}
+				const scheduled = this.dueAt(kind) ?? RUNNING;
+				const at = Math.min(scheduled, next ?? RUNNING);
+				if (at === RUNNING) {
+					this.storage.sql.exec("DELETE FROM due_work WHERE kind = ?", kind);
+				} else {
 					this.storage.sql.exec(
 						"UPDATE due_work SET due_at = ?, attempts = ? WHERE kind = ?",
-						Date.now() + backoffMs(attempts + 1),
-						attempts + 1,
+						at,
+						failures,
 						kind,
 					);
 				}
