@@ -19,6 +19,7 @@ async function drainWork(stub: WorkStub, kind: string): Promise<void> {
 	for (let round = 0; round < 200; round++) {
 		const due = await runInDurableObject(stub as DurableObjectStub, (object: Conversation | Inbox) => {
 			const at = object.work.dueAt(kind);
+			if ("outbox" in object) object.outbox.retryAllNow();
 			if (at !== null) object.work.schedule(kind);
 			return at;
 		});

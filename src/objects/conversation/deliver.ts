@@ -2,13 +2,14 @@
  * Offline delivery: drains the inbox outbox (outbox.ts) from the alarm, never inline in a message
  * handler. One batched RPC per member's inbox per drain, carrying the messages the member had no
  * open socket for and a fresh snapshot of their row of the conversation list; a member whose inbox
- * fails keeps its watermark and is retried by the next drain (the WorkQueue backs off), while the
- * others move on. The inbox skips what it already holds, so a retry never doubles anything.
+ * fails keeps its watermark and backs off on its own (exponential, with jitter), while the others
+ * move on. The inbox skips what it already holds, so a retry never doubles anything.
  */
 import { rpc } from "../../errors";
 import type { ConversationSummary, Message, Role } from "../../protocol";
 import type { InboxBatch } from "../inbox/batch";
 import { inboxStub } from "../names";
+import { backoffMs } from "../work-queue";
 import type { Conversation } from "./conversation";
 import type { SyncRow } from "./outbox";
 import { broadcast, onlineUserIds } from "./sockets";
@@ -25,6 +26,13 @@ export const INBOX_WORK = "inbox";
 export const DELIVERY_COALESCE_MS = 50;
 
 /**
+ * When every member has the conversation open, a message owes their inboxes only the new row of the
+ * conversation list (last message, unread count) and the sockets a delivered receipt: those wait up
+ * to this long, so a busy room refreshes 100 lists once a second rather than once per drain.
+ */
+export const INDEX_COALESCE_MS = 1000;
+
+/**
  * In the synchronous block that stored the message: one outbox row naming the members with no open
  * socket on the conversation (the sender has the message already), then the drain is due.
  */
@@ -35,7 +43,10 @@ export function queueDelivery(room: Conversation, message: Message): void {
 		if (userId !== message.senderId && !online.has(userId)) offline.push(userId);
 	}
 	room.outbox.messageStored(message.seq, message.senderId, offline);
-	room.work.schedule(INBOX_WORK, Date.now() + DELIVERY_COALESCE_MS);
+	room.work.schedule(
+		INBOX_WORK,
+		Date.now() + (offline.length > 0 ? DELIVERY_COALESCE_MS : INDEX_COALESCE_MS),
+	);
 }
 
 /** The users' rows of the conversation list changed (created, added, read): their inboxes are owed it. */
@@ -69,15 +80,23 @@ interface Plan {
 	batch: InboxBatch;
 }
 
-export async function drainInboxes(room: Conversation, env: Env): Promise<boolean> {
+/** What the WorkQueue is told after a drain: nothing owed, owed now, or owed at a member's retry time. */
+function nextDrain(room: Conversation): boolean | number {
+	const at = room.outbox.nextDue(room.store.lastSeq);
+	if (at === null) return false;
+	return at <= Date.now() ? true : at;
+}
+
+export async function drainInboxes(room: Conversation, env: Env): Promise<boolean | number> {
 	const { store, outbox } = room;
 	const meta = store.meta;
 	if (!meta) return false;
 	const head = store.lastSeq;
-	const pending = outbox.pending(head);
+	const now = Date.now();
+	const pending = outbox.pending(head).filter((user) => user.retryAt <= now);
 	if (pending.length === 0) {
 		outbox.prune();
-		return false;
+		return nextDrain(room);
 	}
 	const version = outbox.nextVersion();
 	const lastMessage = head > 0 ? (store.messagesBefore(head + 1, 1)[0] ?? null) : null;
@@ -130,19 +149,19 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 	);
 	// From here on synchronous: other events ran during the await, so the confirmations only raise
 	// watermarks and clear the dirty counters that did not move meanwhile.
-	let failed = 0;
 	results.forEach((result, i) => {
 		const plan = plans[i];
 		if (!plan) return;
-		if (result.status === "fulfilled") outbox.confirm(plan.user.userId, plan.upto, plan.user.dirty);
-		else {
-			failed++;
-			console.error(`inbox delivery to ${plan.user.userId} failed`, result.reason);
+		if (result.status === "fulfilled") {
+			outbox.confirm(plan.user.userId, plan.upto, plan.user.dirty);
+			return;
 		}
+		const attempts = plan.user.attempts + 1;
+		outbox.failed(plan.user.userId, attempts, Date.now() + backoffMs(attempts));
+		console.error(`inbox delivery to ${plan.user.userId} failed (attempt ${attempts})`, result.reason);
 	});
 	outbox.prune();
-	if (failed > 0) throw new Error(`${failed} of ${plans.length} inbox deliveries failed`);
-	return outbox.hasPending(store.lastSeq);
+	return nextDrain(room);
 }
 
 /** The member's row of the conversation list as of now. */

@@ -17,6 +17,9 @@ export interface SyncRow {
 	dirty: number;
 	removed: boolean;
 	joinedSeq: number;
+	/** Failed deliveries in a row, and when the next one may be tried (ms since the epoch). */
+	attempts: number;
+	retryAt: number;
 }
 
 export interface OutboxRow {
@@ -69,8 +72,16 @@ export class InboxOutbox {
 	/** Every member whose inbox is owed something. */
 	pending(lastSeq: number): SyncRow[] {
 		return this.sql
-			.exec<{ user_id: string; seq: number; dirty: number; removed: number; joined_seq: number }>(
-				"SELECT user_id, seq, dirty, removed, joined_seq FROM inbox_sync WHERE seq < ? OR dirty > 0",
+			.exec<{
+				user_id: string;
+				seq: number;
+				dirty: number;
+				removed: number;
+				joined_seq: number;
+				attempts: number;
+				retry_at: number;
+			}>(
+				"SELECT user_id, seq, dirty, removed, joined_seq, attempts, retry_at FROM inbox_sync WHERE seq < ? OR dirty > 0",
 				lastSeq,
 			)
 			.toArray()
@@ -80,17 +91,33 @@ export class InboxOutbox {
 				dirty: row.dirty,
 				removed: row.removed === 1,
 				joinedSeq: row.joined_seq,
+				attempts: row.attempts,
+				retryAt: row.retry_at,
 			}));
 	}
 
-	hasPending(lastSeq: number): boolean {
-		return (
-			this.sql
-				.exec<{ n: number }>(
-					"SELECT EXISTS (SELECT 1 FROM inbox_sync WHERE seq < ? OR dirty > 0) AS n",
-					lastSeq,
-				)
-				.one().n === 1
+	/** When the earliest member still owed something may be tried, or null when nobody is owed anything. */
+	nextDue(lastSeq: number): number | null {
+		return this.sql
+			.exec<{ at: number | null }>(
+				"SELECT MIN(retry_at) AS at FROM inbox_sync WHERE seq < ? OR dirty > 0",
+				lastSeq,
+			)
+			.one().at;
+	}
+
+	/** Lifts every member's backoff (an operator's "retry now", and the tests'). */
+	retryAllNow(): void {
+		this.sql.exec("UPDATE inbox_sync SET retry_at = 0 WHERE retry_at > 0");
+	}
+
+	/** The member's inbox refused or could not be reached: try it again after `retryAt`. */
+	failed(userId: string, attempts: number, retryAt: number): void {
+		this.sql.exec(
+			"UPDATE inbox_sync SET attempts = ?, retry_at = ? WHERE user_id = ?",
+			attempts,
+			retryAt,
+			userId,
 		);
 	}
 
@@ -115,7 +142,8 @@ export class InboxOutbox {
 	 */
 	confirm(userId: string, upto: number, dirty: number): void {
 		this.sql.exec(
-			"UPDATE inbox_sync SET seq = MAX(seq, ?), dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END WHERE user_id = ?",
+			`UPDATE inbox_sync SET seq = MAX(seq, ?), dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END,
+			   attempts = 0, retry_at = 0 WHERE user_id = ?`,
 			upto,
 			dirty,
 			userId,

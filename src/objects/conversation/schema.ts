@@ -61,6 +61,9 @@ export const MIGRATIONS: readonly string[] = [
 	// Media being collected (unattached, past the grace period): refused as attachments from the moment
 	// it is marked, deleted from R2, then forgotten (see markUnattached in attachments.ts).
 	`ALTER TABLE media ADD COLUMN deleting_at INTEGER;`,
+	// Each member's inbox backs off on its own: one unreachable inbox must not hold up the others.
+	`ALTER TABLE inbox_sync ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE inbox_sync ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -13,6 +13,7 @@ import {
 import { ack, connectInbox, conversationsOf, drainOutbox, drainReceipts, inboxOf } from "../../../test/inbox";
 import type { Conversation, ConversationSummary, InboxEntry, Message } from "../../protocol";
 import { INBOX_LIMITS } from "../../protocol";
+import type { Conversation as Room } from "../conversation/conversation";
 import { conversationStub, inboxStub } from "../names";
 import type { Inbox } from "./inbox";
 
@@ -122,6 +123,45 @@ describe("offline delivery", () => {
 		expect(seqsOf((await inboxOf(carol)).entries)).toEqual([1, 2, 3, 4, 5]);
 		const [row] = (await conversationsOf(bob)).conversations;
 		expect(row).toMatchObject({ id: group.id, lastSeq: 5, unreadCount: 5 });
+	});
+
+	it("an unreachable inbox backs off on its own without holding up the other members", async () => {
+		const { tenant, owner, others, group } = await setUp(3);
+		const [bob, carol] = others as [User, User];
+		const bobInbox = inboxStub(env, tenant.id, bob.id);
+		await bobInbox.injectFaults(1_000_000);
+		const room = conversationStub(env, tenant.id, group.id);
+		const drainOnce = async () => {
+			await runInDurableObject(room, (object: Room) => object.work.schedule("inbox"));
+			await runDurableObjectAlarm(room);
+		};
+		await owner.send(group.id, "m1");
+		await drainOnce(); // bob's delivery fails
+		const bobRetryAt = () =>
+			runInDurableObject(room, (_object: Room, state) =>
+				state.storage.sql
+					.exec<{ retry_at: number; attempts: number }>(
+						"SELECT retry_at, attempts FROM inbox_sync WHERE user_id = ?",
+						bob.id,
+					)
+					.one(),
+			);
+		expect((await bobRetryAt()).attempts).toBeGreaterThan(0);
+		expect(seqsOf((await inboxOf(carol)).entries)).toEqual([1]);
+
+		// While bob backs off, a new message reaches carol at once: one alarm run, no waiting.
+		await owner.send(group.id, "m2");
+		const before = await bobRetryAt();
+		expect(before.retry_at).toBeGreaterThan(Date.now());
+		await drainOnce();
+		expect(seqsOf((await inboxOf(carol)).entries)).toEqual([1, 2]);
+		expect((await inboxOf(bob)).entries).toEqual([]);
+		expect((await bobRetryAt()).attempts).toBe(before.attempts); // not tried before its time
+
+		await bobInbox.injectFaults(0);
+		await drainOutbox(tenant, group.id);
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([1, 2]);
+		expect(await bobRetryAt()).toEqual({ retry_at: 0, attempts: 0 });
 	});
 
 	it("the inbox takes a repeated batch once, even after the entries were acked", async () => {
