@@ -20,4 +20,14 @@ describe("TtlCache", () => {
 		await cache.get("m", load, () => 60_000);
 		expect(loads).toBe(3); // a miss kept for a minute is not
 	});
+
+	it("serves the last value while the source fails, and the error when it never had one", async () => {
+		const cache = new TtlCache<string>(0); // every get goes to the source
+		await cache.get("t", async () => "tenant");
+		const down = async (): Promise<string> => {
+			throw new Error("D1 unreachable");
+		};
+		expect(await cache.get("t", down)).toBe("tenant");
+		await expect(cache.get("never-seen", down)).rejects.toThrow("D1 unreachable");
+	});
 });

@@ -29,7 +29,7 @@ import {
 } from "./deliver";
 import { announceArrival, handleFrame, replay } from "./frames";
 import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
-import { MIRROR_WORK, Mirror, type MirrorFault } from "./mirror";
+import { MIRROR_COALESCE_MS, MIRROR_WORK, Mirror, type MirrorFault } from "./mirror";
 import { InboxOutbox } from "./outbox";
 import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
@@ -229,7 +229,7 @@ export class Conversation extends DurableObject<Env> {
 	onMessageCreated(message: Message): void {
 		broadcast(this.ctx, { type: "message.created", message });
 		queueDelivery(this, message);
-		this.work.schedule(MIRROR_WORK);
+		this.work.schedule(MIRROR_WORK, Date.now() + MIRROR_COALESCE_MS);
 	}
 
 	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────

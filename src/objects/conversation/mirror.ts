@@ -21,6 +21,12 @@ import type { ConversationStore } from "./store";
 
 export const MIRROR_WORK = "mirror";
 
+/**
+ * A message's mirror drain waits this long for the ones that follow, so a busy room writes D1 in
+ * batches of hundreds rather than one drain per message; search and export lag by at most this much.
+ */
+export const MIRROR_COALESCE_MS = 500;
+
 /** Test-only faults: D1 down, or D1 that commits but whose answer is lost. */
 export type MirrorFault = "down" | "lose-ack" | null;
 
