@@ -320,7 +320,20 @@ describe("the conversation socket", () => {
 		await alice.send(conversation.id, "1");
 		await alice.send(conversation.id, "2");
 		bobSocket.send({ type: "read.mark", seq: 2 });
+		// Read implies delivered: the receipts move together.
+		expect(await aliceSocket.next("delivered.updated")).toEqual({
+			type: "delivered.updated",
+			userId: "bob",
+			seq: 2,
+		});
 		expect(await aliceSocket.next("read.updated")).toEqual({ type: "read.updated", userId: "bob", seq: 2 });
+		const view = await json<{
+			conversation: { members: { userId: string; readSeq: number; deliveredSeq: number }[] };
+		}>(await alice.call(`/v1/conversations/${conversation.id}`), 200);
+		expect(view.conversation.members.find((m) => m.userId === "bob")).toMatchObject({
+			readSeq: 2,
+			deliveredSeq: 2,
+		});
 		bobSocket.send({ type: "read.mark", seq: 1 });
 		await bobSocket.flush();
 		await aliceSocket.flush();

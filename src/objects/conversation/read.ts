@@ -1,6 +1,6 @@
 import { AppError } from "../../errors";
 import type { Conversation } from "./conversation";
-import { queueIndexUpdate } from "./deliver";
+import { markDelivered, queueIndexUpdate } from "./deliver";
 import { broadcast } from "./sockets";
 
 /** Moves the member's read watermark forward (never back) and tells the room when it moved. */
@@ -10,6 +10,8 @@ export function markRead(room: Conversation, userId: string, seq: number): void 
 		throw new AppError("invalid_seq", `seq ${seq} is beyond the last message (${room.store.lastSeq})`);
 	}
 	if (room.store.advanceRead(userId, seq)) {
+		// What a member has read has reached one of their devices: read implies delivered.
+		markDelivered(room, userId, seq);
 		broadcast(room.state, { type: "read.updated", userId, seq });
 		// Every device of the reader learns it through the inbox (unread counts, conversation.updated).
 		queueIndexUpdate(room, [userId]);
