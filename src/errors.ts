@@ -9,6 +9,7 @@ export const ERROR_CODES = {
 	text_required: { status: 400, close: 4400 },
 	invalid_reply_to: { status: 400, close: 4400 },
 	invalid_seq: { status: 400, close: 4400 },
+	invalid_cursor: { status: 400, close: 4400 },
 	invalid_attachment: { status: 400, close: 4400 },
 	too_many_members: { status: 400, close: 4400 },
 	direct_conversation: { status: 400, close: 4400 },

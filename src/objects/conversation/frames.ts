@@ -2,20 +2,11 @@
 import { AppError } from "../../errors";
 import { ClientFrame, LIMITS, type ServerFrame } from "../../protocol";
 import { assertNever } from "../../util";
+import { parseClientFrame } from "../frame-parser";
 import type { Conversation } from "./conversation";
 import { markRead } from "./read";
 import { sendMessage } from "./send";
 import { broadcast, openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-/** UTF-8 size; a string of n UTF-16 units takes between n and 3n bytes, so most frames skip encoding. */
-function frameBytes(data: string | ArrayBuffer): number {
-	if (typeof data !== "string") return data.byteLength;
-	if (data.length > LIMITS.frameBytes) return data.length;
-	return data.length * 3 <= LIMITS.frameBytes ? data.length : encoder.encode(data).byteLength;
-}
 
 function errorFrame(error: unknown, clientId?: string): ServerFrame {
 	if (error instanceof AppError) {
@@ -36,27 +27,6 @@ function errorFrame(error: unknown, clientId?: string): ServerFrame {
 	};
 }
 
-/** Size check, JSON.parse, schema, then the typed frame; a bad frame is answered, never fatal. */
-export function parseFrame(data: string | ArrayBuffer): ClientFrame {
-	if (frameBytes(data) > LIMITS.frameBytes) {
-		throw new AppError("frame_too_large", `Frames are limited to ${LIMITS.frameBytes} bytes`);
-	}
-	const text = typeof data === "string" ? data : decoder.decode(data);
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch {
-		throw new AppError("invalid_json", "Frames are JSON text");
-	}
-	const parsed = ClientFrame.safeParse(json);
-	if (parsed.success) return parsed.data;
-	const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
-	const known = ClientFrame.options.some((option) => option.shape.type.value === type);
-	if (!known) throw new AppError("unknown_frame", `Unknown frame type ${JSON.stringify(type ?? null)}`);
-	const issue = parsed.error.issues[0];
-	throw new AppError("bad_request", `${issue?.path.join(".") || "frame"}: ${issue?.message ?? "invalid"}`);
-}
-
 export function handleFrame(
 	room: Conversation,
 	ws: WebSocket,
@@ -65,7 +35,7 @@ export function handleFrame(
 ): void {
 	let frame: ClientFrame;
 	try {
-		frame = parseFrame(data);
+		frame = parseClientFrame(data, ClientFrame);
 	} catch (error) {
 		sendFrame(ws, errorFrame(error, clientIdOf(data)));
 		return;

@@ -102,6 +102,9 @@ describe("offline delivery", () => {
 		await ack(bob, third.cursor);
 		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([4, 5]);
 		await expectError(await bob.call("/v1/inbox/ack", { body: { cursor: -1 } }), 400, "bad_request");
+		// A cursor never handed out is a client bug: refused, and nothing is dropped.
+		await expectError(await bob.call("/v1/inbox/ack", { body: { cursor: 10_000 } }), 400, "invalid_cursor");
+		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([4, 5]);
 	});
 
 	it("an inbox that fails for a while still ends with each entry exactly once", async () => {
@@ -344,6 +347,8 @@ describe("the inbox socket", () => {
 		expect(await device.next("error")).toMatchObject({ code: "unknown_frame" });
 		device.send({ type: "inbox.ack", cursor: -5 });
 		expect(await device.next("error")).toMatchObject({ code: "bad_request" });
+		device.send({ type: "inbox.ack", cursor: 99 });
+		expect(await device.next("error")).toMatchObject({ code: "invalid_cursor" });
 		device.send("x".repeat(70_000));
 		expect(await device.next("error")).toMatchObject({ code: "frame_too_large" });
 		await device.flush();

@@ -97,6 +97,10 @@ export class Inbox extends DurableObject<Env> {
 	// ── internal ─────────────────────────────────────────────────────────────────────────────────
 	/** Drops entries through `cursor` (from any device) and sends the delivered receipts durably. */
 	ackThrough(cursor: number): void {
+		const last = this.store.lastCursor();
+		if (cursor > last) {
+			throw new AppError("invalid_cursor", `cursor ${cursor} was never handed out (the last is ${last})`);
+		}
 		if (this.store.ack(cursor)) this.work.schedule("receipts");
 	}
 
