@@ -5,8 +5,10 @@
  * Raw SQL rather than drizzle's builders here: every statement must stay under D1's 100 bound
  * parameters, so the multi-row inserts are sized by hand, and FTS5's MATCH has no builder.
  */
+
 import { AppError } from "../errors";
-import type { Attachment, Message, Role, SearchQuery } from "../protocol";
+import { type MessageRow, rowToMessage } from "../message-row";
+import type { Message, Role, SearchQuery } from "../protocol";
 
 /** D1 (like DO SQLite) refuses statements with more than 100 bound parameters. */
 export const MAX_BOUND_PARAMETERS = 100;
@@ -147,39 +149,12 @@ export async function writeMirrorBatch(db: D1Database, batch: MirrorBatch): Prom
 
 // ── reading the mirror ───────────────────────────────────────────────────────────────────────────
 
-interface MessageRow {
-	doc_id: number;
-	conversation_id: string;
-	seq: number;
-	id: string;
-	sender_id: string;
-	client_id: string;
-	text: string | null;
-	attachments: string;
-	reply_to: number | null;
-	created_at: number;
-	edited_at: number | null;
-	deleted_at: number | null;
-}
+type MirroredRow = MessageRow & { doc_id: number; conversation_id: string };
 
 const SELECT_MESSAGE =
 	"m.doc_id, m.conversation_id, m.seq, m.id, m.sender_id, m.client_id, m.text, m.attachments, m.reply_to, m.created_at, m.edited_at, m.deleted_at";
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function toMessage(row: MessageRow): Message {
-	return {
-		id: row.id,
-		conversationId: row.conversation_id,
-		seq: row.seq,
-		senderId: row.sender_id,
-		clientId: row.client_id,
-		text: row.text,
-		attachments: JSON.parse(row.attachments) as Attachment[],
-		replyTo: row.reply_to,
-		createdAt: iso(row.created_at) as string,
-		editedAt: iso(row.edited_at),
-		deletedAt: iso(row.deleted_at),
-	};
+function toMessage(row: MirroredRow): Message {
+	return rowToMessage(row, row.conversation_id);
 }
 
 export async function findMirroredConversation(
@@ -227,7 +202,7 @@ export async function exportPage(
 			 ORDER BY m.seq ASC LIMIT ?`,
 		)
 		.bind(tenantId, conversationId, after, limit)
-		.all<MessageRow>();
+		.all<MirroredRow>();
 	return results.map(toMessage);
 }
 
@@ -261,7 +236,7 @@ export function ftsQuery(q: string): string | null {
 	return terms.map((term, i) => `"${term}"${i === terms.length - 1 ? " *" : ""}`).join(" ");
 }
 
-function encodeCursor(row: MessageRow): string {
+function encodeCursor(row: MirroredRow): string {
 	return `${row.created_at}_${row.doc_id}`;
 }
 
@@ -308,7 +283,7 @@ export async function searchMessages(
 			 LIMIT ?`,
 		)
 		.bind(...params, query.limit + 1)
-		.all<MessageRow>();
+		.all<MirroredRow>();
 	const page = results.slice(0, query.limit);
 	const last = page.at(-1);
 	return {

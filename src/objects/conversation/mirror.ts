@@ -14,6 +14,7 @@
  */
 
 import { type MirrorBatch, type MirrorMessage, writeMirrorBatch } from "../../db/mirror";
+import { MESSAGE_COLUMNS, type MessageRow } from "../../message-row";
 import { LIMITS, type MirrorStatus } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
 import type { WorkQueue } from "../work-queue";
@@ -36,19 +37,6 @@ type StateRow = {
 	meta_mirrored: number;
 	failing_since: number | null;
 	last_error: string | null;
-};
-
-type MessageRow = {
-	seq: number;
-	id: string;
-	sender_id: string;
-	client_id: string;
-	text: string | null;
-	attachments: string;
-	reply_to: number | null;
-	created_at: number;
-	edited_at: number | null;
-	deleted_at: number | null;
 };
 
 export class Mirror {
@@ -89,8 +77,7 @@ export class Mirror {
 		const state = this.state();
 		const rows = this.sql
 			.exec<MessageRow>(
-				`SELECT seq, id, sender_id, client_id, text, attachments, reply_to, created_at, edited_at, deleted_at
-				 FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
+				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
 				state.seq,
 				LIMITS.mirrorBatch,
 			)

@@ -3,6 +3,7 @@
  * members, lastSeq) in memory. The object is the only writer, so the copy cannot go stale; it is
  * rebuilt from SQLite whenever the object starts, after hibernation or eviction.
  */
+import { MESSAGE_COLUMNS, type MessageRow, rowToMessage } from "../../message-row";
 import type { Attachment, Conversation, Member, Message, Role } from "../../protocol";
 
 export interface ConversationMeta {
@@ -21,23 +22,6 @@ interface MemberRow {
 	readSeq: number;
 	deliveredSeq: number;
 }
-
-type MessageRow = {
-	seq: number;
-	id: string;
-	sender_id: string;
-	client_id: string;
-	text: string | null;
-	attachments: string;
-	reply_to: number | null;
-	created_at: number;
-	edited_at: number | null;
-	deleted_at: number | null;
-};
-
-const MESSAGE_COLUMNS =
-	"seq, id, sender_id, client_id, text, attachments, reply_to, created_at, edited_at, deleted_at";
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export class ConversationStore {
 	meta: ConversationMeta | null = null;
@@ -191,19 +175,7 @@ export class ConversationStore {
 	}
 
 	toMessage(row: MessageRow): Message {
-		return {
-			id: row.id,
-			conversationId: this.meta?.conversationId ?? "",
-			seq: row.seq,
-			senderId: row.sender_id,
-			clientId: row.client_id,
-			text: row.text,
-			attachments: JSON.parse(row.attachments) as Attachment[],
-			replyTo: row.reply_to,
-			createdAt: iso(row.created_at) as string,
-			editedAt: iso(row.edited_at),
-			deletedAt: iso(row.deleted_at),
-		};
+		return rowToMessage(row, this.meta?.conversationId ?? "");
 	}
 
 	view(): Conversation {

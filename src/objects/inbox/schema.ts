@@ -2,6 +2,8 @@
  * The Inbox object's SQLite schema. Each entry runs once, in order, inside blockConcurrencyWhile in
  * the constructor; never edit an entry that has shipped, append one.
  */
+import { applyMigrations } from "../sqlite-schema";
+
 export const MIGRATIONS: readonly string[] = [
 	// entries: undelivered messages, kept until a device acks them or they expire (INBOX_LIMITS).
 	// AUTOINCREMENT so a cursor is never reused after the entries before it were acked.
@@ -32,12 +34,5 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 export function migrate(sql: SqlStorage): void {
-	sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
-	const row = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
-	let version = row?.version ?? 0;
-	if (!row) sql.exec("INSERT INTO _schema (version) VALUES (0)");
-	for (; version < MIGRATIONS.length; version++) {
-		sql.exec(MIGRATIONS[version] as string);
-		sql.exec("UPDATE _schema SET version = ?", version + 1);
-	}
+	applyMigrations(sql, MIGRATIONS);
 }
