@@ -284,6 +284,9 @@ export class ConversationSession {
 			case "message.created":
 				this.accept(frame.message);
 				return;
+			case "messages.created":
+				for (const message of frame.messages) this.accept(message);
+				return;
 			case "replay.truncated":
 				this.fillGap();
 				return;

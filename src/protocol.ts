@@ -265,9 +265,11 @@ export type ServerFrame =
 	| { type: "ready"; conversationId: string; lastSeq: number; protocol: number }
 	| { type: "pong" }
 	| { type: "message.created"; message: Message }
+	| { type: "messages.created"; messages: Message[] }
 	| { type: "message.ack"; clientId: string; seq: number; id: string; duplicate: boolean }
 	| { type: "read.updated"; userId: string; seq: number }
 	| { type: "delivered.updated"; userId: string; seq: number }
+	| { type: "deliveries.updated"; deliveries: { userId: string; seq: number }[] }
 	| { type: "typing"; userId: string; active: boolean }
 	| { type: "presence"; userId: string; online: boolean }
 	| { type: "replay.truncated"; lastSentSeq: number; lastSeq: number }

@@ -174,10 +174,24 @@ export class Socket {
 	readonly frames: Frame[] = [];
 	private waiters: (() => void)[] = [];
 	closeEvent: { code: number; reason: string } | null = null;
+	/** How many batch frames arrived (`messages.created`, `deliveries.updated`: expanded one by one). */
+	batches = 0;
 
 	private constructor(readonly ws: WebSocket) {
 		ws.addEventListener("message", (event) => {
-			this.frames.push(JSON.parse(event.data as string) as Frame);
+			const frame = JSON.parse(event.data as string) as Frame;
+			if (frame.type === "messages.created") {
+				// A batch is the same messages in the same order: tests read them one by one.
+				this.batches++;
+				for (const message of frame.messages as Message[]) this.frames.push({ type: "message.created", message });
+			} else if (frame.type === "deliveries.updated") {
+				this.batches++;
+				for (const delivery of frame.deliveries as { userId: string; seq: number }[]) {
+					this.frames.push({ type: "delivered.updated", ...delivery });
+				}
+			} else {
+				this.frames.push(frame);
+			}
 			this.wake();
 		});
 		ws.addEventListener("close", (event) => {

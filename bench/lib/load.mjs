@@ -98,22 +98,30 @@ async function runPhase(sockets, phase, tag) {
 			const text = data.toString();
 			// Cheap pre-filter: only message.created and message.ack frames matter here.
 			const frame = JSON.parse(text);
-			if (frame.type === "message.created") {
-				const m = frame.message;
-				if (!m.clientId.startsWith(prefix)) return;
-				const index = Number(m.clientId.slice(prefix.length));
-				const state = perSocket[s];
-				if (state.seen.has(m.seq)) {
-					state.dup++;
-					return;
+			// A busy room batches new messages into one `messages.created` frame: each counts alike.
+			const created =
+				frame.type === "message.created"
+					? [frame.message]
+					: frame.type === "messages.created"
+						? frame.messages
+						: null;
+			if (created) {
+				for (const m of created) {
+					if (!m.clientId.startsWith(prefix)) continue;
+					const index = Number(m.clientId.slice(prefix.length));
+					const state = perSocket[s];
+					if (state.seen.has(m.seq)) {
+						state.dup++;
+						continue;
+					}
+					if (m.seq < state.lastSeq) state.reordered++;
+					state.lastSeq = m.seq;
+					state.seen.add(m.seq);
+					latencies.push(now - sentAt[index]);
+					deliveries++;
+					lastReceipt = now;
+					onDelivery?.();
 				}
-				if (m.seq < state.lastSeq) state.reordered++;
-				state.lastSeq = m.seq;
-				state.seen.add(m.seq);
-				latencies.push(now - sentAt[index]);
-				deliveries++;
-				lastReceipt = now;
-				onDelivery?.();
 			} else if (s === 0 && frame.type === "message.ack") {
 				if (!frame.clientId.startsWith(prefix)) return;
 				ackedSeq[Number(frame.clientId.slice(prefix.length))] = frame.seq;

@@ -18,6 +18,7 @@ import {
 } from "../../protocol";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import { findMedia, forgetMedia, type MediaRecord, markUnattached, registerMedia } from "./attachments";
+import { Broadcaster } from "./broadcaster";
 import {
 	drainInboxes,
 	INBOX_WORK,
@@ -35,7 +36,7 @@ import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
 import { migrate } from "./schema";
 import { sendMessage } from "./send";
-import { attach, attachmentOf, broadcast, onlineUserIds, openSocketsOf, sendFrame, userTag } from "./sockets";
+import { attach, attachmentOf, onlineUserIds, openSocketsOf, sendFrame, userTag } from "./sockets";
 import { ConversationStore } from "./store";
 
 /** Headers the Worker sets on the upgrade request it forwards; the object is reachable only from it. */
@@ -48,11 +49,13 @@ export class Conversation extends DurableObject<Env> {
 	outbox!: InboxOutbox;
 	mirror!: Mirror;
 	readonly limiter = new RateLimiter();
+	readonly out: Broadcaster;
 	settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
 	#settingsJson = "";
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.out = new Broadcaster(ctx);
 		void ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage.sql);
 			this.store = new ConversationStore(ctx.storage.sql);
@@ -115,7 +118,7 @@ export class Conversation extends DurableObject<Env> {
 			queueIndexUpdate(this, added);
 			if (added.length > 0) {
 				this.membersChanged();
-				broadcast(this.ctx, { type: "member.added", userIds: added });
+				this.out.broadcast({ type: "member.added", userIds: added });
 			}
 			return this.store.view();
 		});
@@ -130,7 +133,7 @@ export class Conversation extends DurableObject<Env> {
 			for (const ws of this.ctx.getWebSockets(userTag(userId))) {
 				ws.close(4403, "removed from the conversation");
 			}
-			broadcast(this.ctx, { type: "member.removed", userId });
+			this.out.broadcast({ type: "member.removed", userId });
 		});
 	}
 
@@ -227,7 +230,7 @@ export class Conversation extends DurableObject<Env> {
 
 	/** Called in the same synchronous block that stored the message. */
 	onMessageCreated(message: Message): void {
-		broadcast(this.ctx, { type: "message.created", message });
+		this.out.messageCreated(message);
 		queueDelivery(this, message);
 		this.work.schedule(MIRROR_WORK, Date.now() + MIRROR_COALESCE_MS);
 	}
@@ -259,6 +262,8 @@ export class Conversation extends DurableObject<Env> {
 		const afterParam = new URL(request.url).searchParams.get("after");
 		const after = afterParam === null ? null : Number(afterParam);
 
+		// A replay reads from storage: pending broadcasts go first, so the new socket gets each message once.
+		this.out.flush();
 		const online = onlineUserIds(this.ctx);
 		const { 0: client, 1: server } = new WebSocketPair();
 		this.ctx.acceptWebSocket(server, [userTag(userId)]);
@@ -299,8 +304,7 @@ export class Conversation extends DurableObject<Env> {
 	private leave(ws: WebSocket): void {
 		const attachment = attachmentOf(ws);
 		if (!attachment || openSocketsOf(this.ctx, attachment.userId, ws).length > 0) return;
-		broadcast(
-			this.ctx,
+		this.out.broadcast(
 			{ type: "presence", userId: attachment.userId, online: false },
 			(other) => other === ws,
 		);

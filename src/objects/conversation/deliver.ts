@@ -12,7 +12,7 @@ import { inboxStub } from "../names";
 import { backoffMs } from "../work-queue";
 import type { Conversation } from "./conversation";
 import type { SyncRow } from "./outbox";
-import { broadcast, onlineUserIds } from "./sockets";
+import { onlineUserIds } from "./sockets";
 import type { ConversationStore } from "./store";
 
 export const INBOX_WORK = "inbox";
@@ -106,6 +106,7 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 	for (const user of pending) groups.set(user.seq, [...(groups.get(user.seq) ?? []), user]);
 
 	const plans: Plan[] = [];
+	const liveDeliveries: { userId: string; seq: number }[] = [];
 	for (const [from, users] of groups) {
 		const rows = outbox.rowsAfter(from, ENTRIES_PER_DRAIN);
 		const upto = rows.length === ENTRIES_PER_DRAIN ? (rows.at(-1)?.seq ?? head) : head;
@@ -129,7 +130,10 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 			}
 			const member = user.removed ? undefined : store.members.get(user.userId);
 			// A member not named offline had an open socket when the message was stored: it got it live.
-			if (member && liveSeq > 0) markDelivered(room, user.userId, liveSeq);
+			if (member && liveSeq > 0) {
+				const moved = advanceDelivered(room, user.userId, liveSeq);
+				if (moved) liveDeliveries.push(moved);
+			}
 			plans.push({
 				user,
 				upto,
@@ -144,6 +148,7 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 		}
 	}
 
+	announceDeliveries(room, liveDeliveries);
 	const results = await Promise.allSettled(
 		plans.map((plan) => rpc(() => inboxStub(env, meta.tenantId, plan.user.userId).apply(plan.batch))),
 	);
@@ -193,8 +198,27 @@ function summarize(
 
 /** Moves the member's delivered watermark forward (never back) and tells the room when it moved. */
 export function markDelivered(room: Conversation, userId: string, seq: number): void {
+	const moved = advanceDelivered(room, userId, seq);
+	if (moved) room.out.broadcast({ type: "delivered.updated", ...moved });
+}
+
+/** Moves the watermark without telling anyone; answers the move, if there was one. */
+function advanceDelivered(
+	room: Conversation,
+	userId: string,
+	seq: number,
+): { userId: string; seq: number } | null {
 	const capped = Math.min(seq, room.store.lastSeq);
-	if (room.store.advanceDelivered(userId, capped)) {
-		broadcast(room.state, { type: "delivered.updated", userId, seq: capped });
-	}
+	return room.store.advanceDelivered(userId, capped) ? { userId, seq: capped } : null;
+}
+
+/**
+ * Receipts of the members who got messages live, gathered over one drain: a busy 100-member room
+ * moves 99 watermarks a drain, and one `deliveries.updated` frame per socket carries them all where
+ * 99 `delivered.updated` frames each would cost the room a burst of ~10,000 sends.
+ */
+function announceDeliveries(room: Conversation, moves: { userId: string; seq: number }[]): void {
+	const [only] = moves;
+	if (moves.length === 1 && only) room.out.broadcast({ type: "delivered.updated", ...only });
+	else if (moves.length > 1) room.out.broadcast({ type: "deliveries.updated", deliveries: moves });
 }

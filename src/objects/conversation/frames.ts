@@ -6,7 +6,7 @@ import { parseClientFrame } from "../frame-parser";
 import type { Conversation } from "./conversation";
 import { markRead } from "./read";
 import { sendMessage } from "./send";
-import { broadcast, openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
+import { openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
 
 function errorFrame(error: unknown, clientId?: string): ServerFrame {
 	if (error instanceof AppError) {
@@ -75,7 +75,7 @@ function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: Clie
 			if (wait > 0) throw new AppError("rate_limited", "Too many typing frames", wait);
 			const sender = userTag(userId);
 			const typing = { type: "typing", userId, active: frame.type === "typing.start" } as const;
-			broadcast(room.state, typing, (other) => room.state.getTags(other).includes(sender));
+			room.out.broadcast(typing, (other) => room.state.getTags(other).includes(sender));
 			return;
 		}
 		case "sync":
@@ -88,6 +88,7 @@ function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: Clie
 
 /** Sends every message after `after`, in order, up to the replay cap, then says where it stopped. */
 export function replay(room: Conversation, ws: WebSocket, after: number): void {
+	room.out.flush(); // what is pending would otherwise reach this socket twice
 	const messages = room.store.messagesAfter(after, LIMITS.replayMessages);
 	for (const message of messages) safeSend(ws, JSON.stringify({ type: "message.created", message }));
 	const lastSentSeq = messages.at(-1)?.seq ?? after;
@@ -106,7 +107,7 @@ export function announceArrival(
 	for (const other of online)
 		if (other !== userId) sendFrame(ws, { type: "presence", userId: other, online: true });
 	if (openSocketsOf(room.state, userId, ws).length === 0) {
-		broadcast(room.state, { type: "presence", userId, online: true }, (other) => other === ws);
+		room.out.broadcast({ type: "presence", userId, online: true }, (other) => other === ws);
 	}
 }
 

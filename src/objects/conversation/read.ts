@@ -1,7 +1,6 @@
 import { AppError } from "../../errors";
 import type { Conversation } from "./conversation";
 import { markDelivered, queueIndexUpdate } from "./deliver";
-import { broadcast } from "./sockets";
 
 /** Moves the member's read watermark forward (never back) and tells the room when it moved. */
 export function markRead(room: Conversation, userId: string, seq: number): void {
@@ -12,7 +11,7 @@ export function markRead(room: Conversation, userId: string, seq: number): void 
 	if (room.store.advanceRead(userId, seq)) {
 		// What a member has read has reached one of their devices: read implies delivered.
 		markDelivered(room, userId, seq);
-		broadcast(room.state, { type: "read.updated", userId, seq });
+		room.out.broadcast({ type: "read.updated", userId, seq });
 		// Every device of the reader learns it through the inbox (unread counts, conversation.updated).
 		queueIndexUpdate(room, [userId]);
 	}

@@ -364,6 +364,22 @@ describe("the inbox socket", () => {
 });
 
 describe("delivery receipts", () => {
+	it("announces the live deliveries of one drain in a single frame per socket", async () => {
+		const { tenant, owner, others, group } = await setUp(4);
+		const watcher = await owner.connect(group.id);
+		await watcher.next("ready");
+		const live = await Promise.all(others.map((user) => user.connect(group.id)));
+		for (const socket of live) await socket.next("ready");
+		await owner.send(group.id, "to everyone");
+		await drainOutbox(tenant, group.id);
+		const moved = [];
+		for (let i = 0; i < others.length; i++) moved.push(await watcher.next("delivered.updated"));
+		expect(moved.map((f) => f.userId).sort()).toEqual(others.map((u) => u.id).sort());
+		expect(moved.every((f) => f.seq === 1)).toBe(true);
+		expect(watcher.batches).toBe(1); // one deliveries.updated frame carried the three receipts
+		for (const socket of [watcher, ...live]) socket.close();
+	});
+
 	it("moves a member's delivered seq when a device acks or a live socket got the message", async () => {
 		const { tenant, owner, others, group } = await setUp(3);
 		const [bob, carol] = others as [User, User];
