@@ -74,6 +74,9 @@ export function queueRemoval(room: Conversation, userId: string, rolesBefore: Ma
 /** Messages per member per drain: bounds the RPC size (a message is at most ~16 KiB of text). */
 export const ENTRIES_PER_DRAIN = 256;
 
+/** Outbox rows read per drain: a row is a few bytes when it names nobody offline. */
+export const ROWS_PER_DRAIN = 4096;
+
 interface Plan {
 	user: SyncRow;
 	upto: number;
@@ -108,26 +111,27 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 	const plans: Plan[] = [];
 	const liveDeliveries: { userId: string; seq: number }[] = [];
 	for (const [from, users] of groups) {
-		const rows = outbox.rowsAfter(from, ENTRIES_PER_DRAIN);
-		const upto = rows.length === ENTRIES_PER_DRAIN ? (rows.at(-1)?.seq ?? head) : head;
-		const wanted = rows.filter((row) => users.some((user) => row.offline.has(user.userId)));
-		const messages = new Map<number, Message>();
-		const first = wanted[0];
-		const last = wanted.at(-1);
-		if (first && last) {
-			for (const message of store.messagesAfter(first.seq - 1, last.seq - first.seq + 1)) {
-				messages.set(message.seq, message);
-			}
-		}
-		for (const user of users) {
-			const entries: Message[] = [];
+		// Rows that only record live deliveries cost nothing to skip, so a busy room where everyone is
+		// online moves every member to the head in one drain; entries are capped per member instead.
+		const rows = outbox.rowsAfter(from, ROWS_PER_DRAIN);
+		const groupUpto = rows.length === ROWS_PER_DRAIN ? (rows.at(-1)?.seq ?? head) : head;
+		const perUser = users.map((user) => {
+			const entrySeqs: number[] = [];
+			let upto = groupUpto;
 			let liveSeq = 0;
 			for (const row of rows) {
 				if (row.offline.has(user.userId)) {
-					const message = messages.get(row.seq);
-					if (message) entries.push(message);
+					if (entrySeqs.length === ENTRIES_PER_DRAIN) {
+						upto = row.seq - 1;
+						break;
+					}
+					entrySeqs.push(row.seq);
 				} else if (row.senderId !== user.userId) liveSeq = row.seq;
 			}
+			return { user, entrySeqs, upto, liveSeq };
+		});
+		const messages = store.messagesBySeq(new Set(perUser.flatMap((u) => u.entrySeqs)));
+		for (const { user, entrySeqs, upto, liveSeq } of perUser) {
 			const member = user.removed ? undefined : store.members.get(user.userId);
 			// A member not named offline had an open socket when the message was stored: it got it live.
 			if (member && liveSeq > 0) {
@@ -141,7 +145,7 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 					owner: { tenantId: meta.tenantId, userId: user.userId },
 					conversationId: meta.conversationId,
 					version,
-					entries,
+					entries: entrySeqs.flatMap((seq) => messages.get(seq) ?? []),
 					index: member ? summarize(store, user, lastMessage) : null,
 				},
 			});

@@ -150,6 +150,23 @@ export class ConversationStore {
 		return row ? this.toMessage(row) : null;
 	}
 
+	/** The messages with the given seqs, by seq (100 bound parameters per statement at most). */
+	messagesBySeq(seqs: Set<number>): Map<number, Message> {
+		const found = new Map<number, Message>();
+		const all = [...seqs];
+		for (let i = 0; i < all.length; i += 100) {
+			const chunk = all.slice(i, i + 100);
+			const rows = this.sql
+				.exec<MessageRow>(
+					`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq IN (${chunk.map(() => "?").join(", ")})`,
+					...chunk,
+				)
+				.toArray();
+			for (const row of rows) found.set(row.seq, this.toMessage(row));
+		}
+		return found;
+	}
+
 	/** Messages with seq > after, ascending. */
 	messagesAfter(after: number, limit: number): Message[] {
 		return this.sql
