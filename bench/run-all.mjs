@@ -4,9 +4,11 @@
 // spread across runs, since the figures are noisy on a shared machine.
 //
 //   npm run dev      # in another terminal (serves http://127.0.0.1:8787)
-//   npm run bench    # or: npx node bench/run-all.mjs ; env: RUNS, NS, PHASES, WINDOW, BASE, OUT
+//   npm run bench    # or: npx node bench/run-all.mjs ; env: RUNS, NS, PHASES, WINDOW, BASE, OUT, FRESH
+//   FRESH=1 npm run bench   # no dev server needed: one is started, with empty state, per N
 import { writeFileSync } from "node:fs";
 import os from "node:os";
+import { startDevServer } from "../scripts/dev-server.mjs";
 import { runBaseline } from "./baseline-ws.mjs";
 import { runFanout } from "./fanout.mjs";
 
@@ -19,11 +21,28 @@ const emit = (result) => {
 	console.log(JSON.stringify(result));
 };
 
+// FRESH=1: this script starts its own dev server, a new one with empty state for every N of every
+// run, on BASE's port (so nothing else may be serving there). A dev server that has already carried
+// a 100-member room sustains about half the rate in the next one (docs/benchmarks.md).
+const fresh = process.env.FRESH === "1";
+const port = new URL(process.env.BASE ?? "http://127.0.0.1:8787").port || "8787";
+
 for (let run = 1; run <= runs; run++) {
 	console.error(`run ${run}/${runs}: baseline-ws`);
 	await runBaseline({ ns, phases, emit: (r) => emit({ run, ...r }) });
-	console.error(`run ${run}/${runs}: edgechat`);
-	await runFanout({ ns, phases, emit: (r) => emit({ run, ...r }) });
+	console.error(`run ${run}/${runs}: edgechat${fresh ? " (a fresh dev server per N)" : ""}`);
+	if (!fresh) {
+		await runFanout({ ns, phases, emit: (r) => emit({ run, ...r }) });
+		continue;
+	}
+	for (const n of ns) {
+		const server = await startDevServer({ port });
+		try {
+			await runFanout({ ns: [n], phases, emit: (r) => emit({ run, ...r }) });
+		} finally {
+			await server.stop();
+		}
+	}
 }
 if (process.env.OUT) writeFileSync(process.env.OUT, `${all.map((r) => JSON.stringify(r)).join("\n")}\n`);
 

@@ -2,7 +2,6 @@
 // (wrangler dev with local D1, R2 and Durable Objects). They chat; then the server restarts, as a
 // deploy does, while one side keeps sending and the other has a message queued; both pages end
 // with every message exactly once and in order.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -10,6 +9,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer } from "../scripts/dev-server.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const port = 8900 + (process.pid % 90);
@@ -36,36 +36,8 @@ function devVar(name, fallback) {
 	return fallback;
 }
 
-async function startServer() {
-	const child = spawn(process.execPath, ["scripts/dev.mjs"], {
-		cwd: root,
-		env: { ...process.env, PORT: String(port), EDGECHAT_PERSIST: persist },
-		stdio: ["ignore", "pipe", "pipe"],
-		detached: true,
-	});
-	let output = "";
-	await new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`dev server did not start:\n${output}`)), 120_000);
-		const onData = (chunk) => {
-			output += chunk;
-			if (output.includes("Ready on")) {
-				clearTimeout(timer);
-				resolve();
-			}
-		};
-		child.stdout.on("data", onData);
-		child.stderr.on("data", onData);
-		child.on("exit", (code) => reject(new Error(`dev server exited with ${code}:\n${output}`)));
-	});
-	return child;
-}
-
-async function stopServer(child) {
-	if (!child || child.exitCode !== null) return;
-	const exited = new Promise((resolve) => child.once("exit", resolve));
-	process.kill(-child.pid, "SIGTERM"); // the whole group: wrangler and workerd
-	await exited;
-}
+const startServer = () => startDevServer({ port, persist });
+const stopServer = (dev) => dev?.stop({ keepState: true });
 
 async function api(path, token, body) {
 	const response = await fetch(`${base}${path}`, {

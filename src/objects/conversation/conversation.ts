@@ -16,6 +16,7 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
+import { inboxStub } from "../names";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import { findMedia, forgetMedia, type MediaRecord, markUnattached, registerMedia } from "./attachments";
 import { Broadcaster } from "./broadcaster";
@@ -69,6 +70,26 @@ export class Conversation extends DurableObject<Env> {
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+	}
+
+	/**
+	 * Stubs of the members' inboxes, made once per member and reused: a stub made per call costs the
+	 * runtime more than the call does, and in a busy room those leftovers were measured to halve the
+	 * rate the next room on the same process sustains (docs/benchmarks.md).
+	 */
+	readonly #inboxes = new Map<string, ReturnType<typeof inboxStub>>();
+
+	inboxOf(userId: string): ReturnType<typeof inboxStub> {
+		let stub = this.#inboxes.get(userId);
+		if (!stub) {
+			const tenantId = this.store.meta?.tenantId;
+			if (!tenantId) throw new Error("inboxOf needs an existing conversation");
+			// Members come and go; the map is bounded by dropping it whole when it outgrows a full room.
+			if (this.#inboxes.size > 2 * LIMITS.groupMembers) this.#inboxes.clear();
+			stub = inboxStub(this.env, tenantId, userId);
+			this.#inboxes.set(userId, stub);
+		}
+		return stub;
 	}
 
 	/** The object's state, for the frame handlers that live in their own modules. */
@@ -244,7 +265,7 @@ export class Conversation extends DurableObject<Env> {
 	private workHandlers(): Record<string, WorkHandler> {
 		return {
 			[MIRROR_WORK]: () => this.mirror.drain(),
-			[INBOX_WORK]: () => drainInboxes(this, this.env),
+			[INBOX_WORK]: () => drainInboxes(this),
 		};
 	}
 

@@ -8,7 +8,6 @@
 import { rpc } from "../../errors";
 import type { ConversationSummary, Message, Role } from "../../protocol";
 import type { InboxBatch } from "../inbox/batch";
-import { inboxStub } from "../names";
 import { backoffMs } from "../work-queue";
 import type { Conversation } from "./conversation";
 import type { SyncRow } from "./outbox";
@@ -90,7 +89,7 @@ function nextDrain(room: Conversation): boolean | number {
 	return at <= Date.now() ? true : at;
 }
 
-export async function drainInboxes(room: Conversation, env: Env): Promise<boolean | number> {
+export async function drainInboxes(room: Conversation): Promise<boolean | number> {
 	const { store, outbox } = room;
 	const meta = store.meta;
 	if (!meta) return false;
@@ -154,7 +153,7 @@ export async function drainInboxes(room: Conversation, env: Env): Promise<boolea
 
 	announceDeliveries(room, liveDeliveries);
 	const results = await Promise.allSettled(
-		plans.map((plan) => rpc(() => inboxStub(env, meta.tenantId, plan.user.userId).apply(plan.batch))),
+		plans.map((plan) => rpc(() => room.inboxOf(plan.user.userId).apply(plan.batch))),
 	);
 	// From here on synchronous: other events ran during the await, so the confirmations only raise
 	// watermarks and clear the dirty counters that did not move meanwhile.
