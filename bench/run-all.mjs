@@ -21,9 +21,9 @@ const emit = (result) => {
 	console.log(JSON.stringify(result));
 };
 
-// FRESH=1: this script starts its own dev server, a new one with empty state for every N of every
-// run, on BASE's port (so nothing else may be serving there). A dev server that has already carried
-// a 100-member room sustains about half the rate in the next one (docs/benchmarks.md).
+// FRESH=1: this script starts its own dev server, a new one with empty state for every (N, phase) of
+// every run, on BASE's port (so nothing else may be serving there). A dev server that has already
+// carried a busy 100-member room sustains about half the rate in the next one (docs/benchmarks.md).
 const fresh = process.env.FRESH === "1";
 const port = new URL(process.env.BASE ?? "http://127.0.0.1:8787").port || "8787";
 
@@ -36,11 +36,13 @@ for (let run = 1; run <= runs; run++) {
 		continue;
 	}
 	for (const n of ns) {
-		const server = await startDevServer({ port });
-		try {
-			await runFanout({ ns: [n], phases, emit: (r) => emit({ run, ...r }) });
-		} finally {
-			await server.stop();
+		for (const phase of phases) {
+			const server = await startDevServer({ port });
+			try {
+				await runFanout({ ns: [n], phases: [phase], emit: (r) => emit({ run, ...r }) });
+			} finally {
+				await server.stop();
+			}
 		}
 	}
 }

@@ -72,11 +72,7 @@ export class Conversation extends DurableObject<Env> {
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 	}
 
-	/**
-	 * Stubs of the members' inboxes, made once per member and reused: a stub made per call costs the
-	 * runtime more than the call does, and in a busy room those leftovers were measured to halve the
-	 * rate the next room on the same process sustains (docs/benchmarks.md).
-	 */
+	/** Stubs of the members' inboxes, made once per member and reused by every drain. */
 	readonly #inboxes = new Map<string, ReturnType<typeof inboxStub>>();
 
 	inboxOf(userId: string): ReturnType<typeof inboxStub> {
