@@ -19,11 +19,22 @@ export interface UserClaims {
 	name?: string;
 }
 
-async function hmacKey(secret: string): Promise<CryptoKey> {
-	return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-		"sign",
-		"verify",
-	]);
+/** Imported keys, per isolate: importing costs more than the HMAC itself, on every request. */
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+	let key = importedKeys.get(secret);
+	if (!key) {
+		if (importedKeys.size >= 1000) importedKeys.clear();
+		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+			"sign",
+			"verify",
+		]);
+		importedKeys.set(secret, key);
+		// A failed import must not stay cached; the caller awaits `key` and sees the failure itself.
+		void key.catch(() => importedKeys.delete(secret));
+	}
+	return key;
 }
 
 function encodeJson(value: unknown): string {
