@@ -13,66 +13,16 @@
 //   npm run dev                                   # in another terminal
 //   npx node bench/catch-up.mjs                   # env: BASE, MESSAGES, CONVERSATIONS, RATE
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { adminKey, devApi } from "./lib/dev-api.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const base = new URL(process.env.BASE ?? "http://127.0.0.1:8787");
 const MESSAGES = Number(process.env.MESSAGES ?? 1000);
 const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 10);
 const RATE = Number(process.env.RATE ?? 100);
 const TIMEOUT_MS = 60_000;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-
-function adminKey() {
-	if (process.env.PLATFORM_ADMIN_KEY) return process.env.PLATFORM_ADMIN_KEY;
-	const file = `${root}.dev.vars`;
-	if (existsSync(file)) {
-		const line = readFileSync(file, "utf8")
-			.split("\n")
-			.find((l) => l.trim().startsWith("PLATFORM_ADMIN_KEY="));
-		if (line) return line.slice(line.indexOf("=") + 1).trim();
-	}
-	return "dev_admin_key";
-}
-
-/** JSON over HTTP to the dev server, with an explicit Host (the tenant is resolved from it). */
-function request(method, path, { host = base.host, auth, body } = {}) {
-	return new Promise((resolve, reject) => {
-		const data = body === undefined ? undefined : JSON.stringify(body);
-		const req = http.request(
-			{
-				agent,
-				host: base.hostname,
-				port: base.port || 80,
-				method,
-				path,
-				headers: {
-					Host: host,
-					...(auth ? { Authorization: `Bearer ${auth}` } : {}),
-					...(data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {}),
-				},
-			},
-			(res) => {
-				let text = "";
-				res.setEncoding("utf8");
-				res.on("data", (chunk) => {
-					text += chunk;
-				});
-				res.on("end", () => {
-					if (res.statusCode >= 300)
-						reject(new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
-					else resolve(text ? JSON.parse(text) : null);
-				});
-			},
-		);
-		req.on("error", reject);
-		req.end(data);
-	});
-}
+const { agent, request } = devApi(base, 32);
 
 function percentile(sorted, p) {
 	if (sorted.length === 0) return null;

@@ -183,7 +183,8 @@ export class Socket {
 			if (frame.type === "messages.created") {
 				// A batch is the same messages in the same order: tests read them one by one.
 				this.batches++;
-				for (const message of frame.messages as Message[]) this.frames.push({ type: "message.created", message });
+				for (const message of frame.messages as Message[])
+					this.frames.push({ type: "message.created", message });
 			} else if (frame.type === "deliveries.updated") {
 				this.batches++;
 				for (const delivery of frame.deliveries as { userId: string; seq: number }[]) {
