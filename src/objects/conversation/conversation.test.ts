@@ -1,4 +1,4 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -411,5 +411,49 @@ describe("tenant settings", () => {
 		);
 		expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
 		socket.close();
+	});
+});
+
+describe("conversations that do not exist", () => {
+	it("leave no storage behind when probed, nor when a create is refused", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const probed = "g_never_created_here";
+		await expectError(await alice.call(`/v1/conversations/${probed}`), 404, "conversation_not_found");
+		await expectError(
+			await alice.call(`/v1/conversations/${probed}/messages`),
+			404,
+			"conversation_not_found",
+		);
+		await expectError(
+			await alice.call(`/v1/conversations/${probed}/messages`, { body: { clientId: "x", text: "hi" } }),
+			404,
+			"conversation_not_found",
+		);
+		await expectError(
+			await call(tenant.host, `/v1/conversations/${probed}/ws`, {
+				token: alice.token,
+				headers: { upgrade: "websocket" },
+			}),
+			404,
+		);
+		const tables = (id: string) =>
+			runInDurableObject(
+				conversationStub(env, tenant.id, id),
+				(_object, state) =>
+					state.storage.sql
+						.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'")
+						.one().n,
+			);
+		expect(await tables(probed)).toBe(0);
+
+		// A direct conversation refused for its members creates nothing either; a real one does.
+		await expectError(
+			await alice.call("/v1/conversations", { body: { type: "direct", memberIds: ["alice"] } }),
+			400,
+		);
+		const group = await alice.createGroup(["bob"]);
+		expect(await tables(group.id)).toBeGreaterThan(0);
+		await alice.send(group.id, "still works");
 	});
 });

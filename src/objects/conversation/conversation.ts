@@ -30,7 +30,7 @@ import {
 	roleSnapshot,
 } from "./deliver";
 import { announceArrival, handleFrame, replay } from "./frames";
-import { addMembers, type CreateInput, createConversation, removeMember } from "./members";
+import { addMembers, type CreateInput, checkCreate, createConversation, removeMember } from "./members";
 import { MIRROR_COALESCE_MS, MIRROR_WORK, Mirror, type MirrorFault } from "./mirror";
 import { InboxOutbox } from "./outbox";
 import { RateLimiter } from "./rate-limiter";
@@ -58,18 +58,25 @@ export class Conversation extends DurableObject<Env> {
 		super(ctx, env);
 		this.out = new Broadcaster(ctx);
 		void ctx.blockConcurrencyWhile(async () => {
-			migrate(ctx.storage.sql);
-			this.store = new ConversationStore(ctx.storage.sql);
-			this.work = new WorkQueue(ctx.storage);
-			this.outbox = new InboxOutbox(ctx.storage.sql);
-			this.mirror = new Mirror(ctx.storage.sql, env, this.store);
-			const saved = ctx.storage.sql
-				.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'settings'")
-				.toArray()[0];
-			if (saved) this.useSettings(JSON.parse(saved.value) as TenantSettings, false);
+			// Storage is created by `create` only: a request for an id that was never created (a typo,
+			// a probe) must not leave an object with tables behind, which would be kept and billed.
+			if (hasSchema(ctx.storage.sql)) this.open();
+			else this.store = new ConversationStore(ctx.storage.sql, false);
 		});
 		// Answered by the runtime without waking the object, so an idle room can hibernate.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+	}
+
+	/** Migrates the schema and loads the conversation; synchronous, so `create` can call it. */
+	private open(): void {
+		const { sql } = this.ctx.storage;
+		migrate(sql);
+		this.store = new ConversationStore(sql);
+		this.work = new WorkQueue(this.ctx.storage);
+		this.outbox = new InboxOutbox(sql);
+		this.mirror = new Mirror(sql, this.env, this.store);
+		const saved = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'settings'").toArray()[0];
+		if (saved) this.useSettings(JSON.parse(saved.value) as TenantSettings, false);
 	}
 
 	/** Stubs of the members' inboxes, made once per member and reused by every drain. */
@@ -115,6 +122,10 @@ export class Conversation extends DurableObject<Env> {
 	// ── RPC from the Worker ──────────────────────────────────────────────────────────────────────
 	create(input: CreateInput) {
 		return guard(() => {
+			if (!this.store.meta && !hasSchema(this.ctx.storage.sql)) {
+				checkCreate(input); // a refused create leaves no storage behind either
+				this.open();
+			}
 			const created = createConversation(this.store, input, Date.now());
 			if (created) queueIndexUpdate(this, this.store.members.keys());
 			if (created) this.membersChanged();
@@ -224,6 +235,7 @@ export class Conversation extends DurableObject<Env> {
 
 	/** Test-only (refused unless the test hooks are enabled): make the mirror's D1 writes fail. */
 	setMirrorFault(fault: MirrorFault): void {
+		if (!this.store.meta) throw new Error("no such conversation");
 		this.mirror.setFault(fault);
 	}
 
@@ -254,6 +266,7 @@ export class Conversation extends DurableObject<Env> {
 
 	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────
 	override async alarm(): Promise<void> {
+		if (!this.store.meta) return; // no conversation, no work (an alarm cannot outlive deleteAll)
 		await this.work.run(this.workHandlers());
 	}
 
@@ -326,6 +339,12 @@ export class Conversation extends DurableObject<Env> {
 			(other) => other === ws,
 		);
 	}
+}
+
+function hasSchema(sql: SqlStorage): boolean {
+	return (
+		sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0
+	);
 }
 
 /** The object answers a refused upgrade with the code and message; the Worker rebuilds the AppError. */

@@ -13,7 +13,8 @@ export interface CreateInput {
 }
 
 /** Creates the conversation; answers false when it already existed (a direct pair created before). */
-export function createConversation(store: ConversationStore, input: CreateInput, now: number): boolean {
+/** The members other than the creator, or the refusal: checked before anything is stored. */
+export function checkCreate(input: CreateInput): string[] {
 	const others = [...new Set(input.memberIds)].filter((id) => id !== input.creatorId);
 	if (input.type === "direct" && others.length !== 1) {
 		throw new AppError("bad_request", "A direct conversation is between you and one other user");
@@ -21,6 +22,11 @@ export function createConversation(store: ConversationStore, input: CreateInput,
 	if (others.length + 1 > LIMITS.groupMembers) {
 		throw new AppError("too_many_members", `A conversation has at most ${LIMITS.groupMembers} members`);
 	}
+	return others;
+}
+
+export function createConversation(store: ConversationStore, input: CreateInput, now: number): boolean {
+	const others = checkCreate(input);
 	if (store.meta) {
 		const sameDirect =
 			store.meta.type === "direct" && input.type === "direct" && store.members.has(input.creatorId);

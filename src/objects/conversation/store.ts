@@ -29,8 +29,12 @@ export class ConversationStore {
 	readonly members = new Map<string, MemberRow>();
 
 	/** Public for the modules of this object that keep their own tables (attachments, mirror). */
-	constructor(readonly sql: SqlStorage) {
-		this.load();
+	/** `load: false` for an object whose storage holds no conversation (no tables to read). */
+	constructor(
+		readonly sql: SqlStorage,
+		load = true,
+	) {
+		if (load) this.load();
 	}
 
 	private load(): void {
