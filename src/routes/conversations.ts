@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { AppError, isErrorCode, rpc } from "../errors";
+import { AppError, rpc } from "../errors";
 import { SOCKET_SETTINGS_HEADER, SOCKET_USER_HEADER } from "../objects/conversation/conversation";
 import { conversationStub, directConversationId, newGroupConversationId } from "../objects/names";
 import {
@@ -17,6 +17,7 @@ import {
 	UserId,
 } from "../protocol";
 import { validate } from "../validate";
+import { forwardUpgrade, requireUpgrade } from "./upgrade";
 
 const ConversationParam = z.object({ id: Id });
 
@@ -83,23 +84,14 @@ export const conversationRoutes = new Hono<AppEnv>()
 		return c.body(null, 204);
 	})
 	.get("/:id/ws", validate("param", ConversationParam), validate("query", SocketQuery), async (c) => {
-		if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-			throw new AppError("upgrade_required", "This endpoint is a WebSocket; send Upgrade: websocket");
-		}
+		requireUpgrade(c.req.header("upgrade"));
 		const tenant = c.get("tenant");
 		const { after } = c.req.valid("query");
 		const url = new URL("https://conversation/ws");
 		if (after !== undefined) url.searchParams.set("after", String(after));
 		const stub = conversationStub(c.env, tenant.id, c.req.valid("param").id);
-		const response = await stub.fetch(url, {
-			headers: {
-				Upgrade: "websocket",
-				[SOCKET_USER_HEADER]: c.get("userId"),
-				[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
-			},
+		return forwardUpgrade(stub, url, {
+			[SOCKET_USER_HEADER]: c.get("userId"),
+			[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
 		});
-		if (response.status === 101) return response;
-		const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
-		const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
-		throw new AppError(code, refusal?.message ?? "The conversation refused the connection");
 	});

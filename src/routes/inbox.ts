@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { AppError, isErrorCode, rpc } from "../errors";
+import { rpc } from "../errors";
 import { INBOX_TENANT_HEADER, INBOX_USER_HEADER } from "../objects/inbox/inbox";
 import { inboxStub } from "../objects/names";
 import { ConversationListQuery, InboxAckBody, InboxQuery } from "../protocol";
 import { validate } from "../validate";
+import { forwardUpgrade, requireUpgrade } from "./upgrade";
 
 export const inboxRoutes = new Hono<AppEnv>()
 	.use(requireUser)
@@ -25,18 +26,13 @@ export const inboxRoutes = new Hono<AppEnv>()
 		return c.body(null, 204);
 	})
 	.get("/ws", validate("query", z.object({ token: z.string().optional() })), async (c) => {
-		if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-			throw new AppError("upgrade_required", "This endpoint is a WebSocket; send Upgrade: websocket");
-		}
+		requireUpgrade(c.req.header("upgrade"));
 		const tenantId = c.get("tenant").id;
 		const userId = c.get("userId");
-		const response = await inboxStub(c.env, tenantId, userId).fetch("https://inbox/ws", {
-			headers: { Upgrade: "websocket", [INBOX_TENANT_HEADER]: tenantId, [INBOX_USER_HEADER]: userId },
+		return forwardUpgrade(inboxStub(c.env, tenantId, userId), "https://inbox/ws", {
+			[INBOX_TENANT_HEADER]: tenantId,
+			[INBOX_USER_HEADER]: userId,
 		});
-		if (response.status === 101) return response;
-		const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
-		const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
-		throw new AppError(code, refusal?.message ?? "The inbox refused the connection");
 	});
 
 /** `GET /v1/conversations`: the user's conversation list from their inbox's index, by latest activity. */

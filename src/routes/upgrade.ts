@@ -1,0 +1,23 @@
+/**
+ * WebSocket upgrades handed to a Durable Object. The object answers 101 with its socket, or a refusal
+ * as `{code, message}` JSON, which becomes the AppError that app.onError turns into the error body.
+ */
+import { AppError, isErrorCode } from "../errors";
+
+export function requireUpgrade(header: string | undefined): void {
+	if (header?.toLowerCase() !== "websocket") {
+		throw new AppError("upgrade_required", "This endpoint is a WebSocket; send Upgrade: websocket");
+	}
+}
+
+export async function forwardUpgrade(
+	stub: { fetch(url: string | URL, init?: RequestInit): Promise<Response> },
+	url: string | URL,
+	headers: Record<string, string>,
+): Promise<Response> {
+	const response = await stub.fetch(url, { headers: { Upgrade: "websocket", ...headers } });
+	if (response.status === 101) return response;
+	const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
+	const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
+	throw new AppError(code, refusal?.message ?? "The connection was refused");
+}
