@@ -60,6 +60,11 @@ export class EdgechatClient {
 		};
 	}
 
+	/** Whether a fresh token can be had (the token option is a function). */
+	get canRefreshToken(): boolean {
+		return typeof this.#token !== "string";
+	}
+
 	async token(refresh = false): Promise<string> {
 		if (typeof this.#token === "string") return this.#token;
 		if (!this.#cachedToken || refresh) this.#cachedToken = await this.#token();
@@ -244,6 +249,14 @@ export class ConversationSession {
 		this.stopPing();
 		this.#ws = null;
 		if (this.#closed) return;
+		if (code === 4401 && !this.client.canRefreshToken) {
+			// The token expired and there is no way to get another: reconnecting could only fail.
+			this.#closed = true;
+			this.#ended = new EdgechatError("unauthorized", "The token expired", 401);
+			this.failPending(this.#ended);
+			this.handlers.onState?.("unauthorized");
+			return;
+		}
 		if (code === 4403 || code === 4404) {
 			this.#closed = true;
 			this.#ended = new EdgechatError("removed_from_conversation", "Removed from the conversation", 403);

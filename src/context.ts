@@ -6,5 +6,7 @@ export interface AppEnv {
 		requestId: string;
 		tenant: Tenant;
 		userId: string;
+		/** When the user's token stops being accepted, skew included (ms since the epoch). */
+		tokenExpiresAt: number;
 	};
 }

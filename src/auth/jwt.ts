@@ -10,7 +10,7 @@ import { base64UrlDecode, base64UrlEncode } from "./crypto";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Tolerated clock difference between the tenant's servers and ours. */
-const CLOCK_SKEW_SECONDS = 60;
+export const CLOCK_SKEW_SECONDS = 60;
 
 export interface UserClaims {
 	sub: string;

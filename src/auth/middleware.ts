@@ -11,7 +11,7 @@ import {
 import { AppError } from "../errors";
 import { TtlCache } from "./cache";
 import { safeEqual } from "./crypto";
-import { verifyJwt } from "./jwt";
+import { CLOCK_SKEW_SECONDS, verifyJwt } from "./jwt";
 
 const TTL_MS = 30_000;
 /** An unknown host is remembered for less time, so a domain just added works within seconds. */
@@ -58,6 +58,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
 	const keys = await signingKeysByTenant.get(tenant.id, () => listSigningKeys(c.env, tenant.id));
 	const claims = await verifyJwt(token, keys);
 	c.set("userId", claims.sub);
+	c.set("tokenExpiresAt", (claims.exp + CLOCK_SKEW_SECONDS) * 1000);
 	await next();
 });
 

@@ -4,7 +4,11 @@ import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { AppError, rpc } from "../errors";
-import { SOCKET_SETTINGS_HEADER, SOCKET_USER_HEADER } from "../objects/conversation/conversation";
+import {
+	SOCKET_EXPIRES_HEADER,
+	SOCKET_SETTINGS_HEADER,
+	SOCKET_USER_HEADER,
+} from "../objects/conversation/conversation";
 import { conversationStub, directConversationId, newGroupConversationId } from "../objects/names";
 import {
 	AddMembersBody,
@@ -93,5 +97,6 @@ export const conversationRoutes = new Hono<AppEnv>()
 		return forwardUpgrade(stub, url, {
 			[SOCKET_USER_HEADER]: c.get("userId"),
 			[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
+			[SOCKET_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
 		});
 	});

@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -455,5 +455,42 @@ describe("conversations that do not exist", () => {
 		const group = await alice.createGroup(["bob"]);
 		expect(await tables(group.id)).toBeGreaterThan(0);
 		await alice.send(group.id, "still works");
+	});
+});
+
+describe("sockets whose token expires", () => {
+	/** Opens a socket on the object directly, as the Worker would, with the given expiry. */
+	async function openWithExpiry(tenantId: string, conversationId: string, userId: string, expiresAt: number) {
+		const response = await conversationStub(env, tenantId, conversationId).fetch("https://conversation/ws", {
+			headers: {
+				Upgrade: "websocket",
+				"x-edgechat-user": userId,
+				"x-edgechat-expires-at": String(expiresAt),
+			},
+		});
+		const ws = response.webSocket as WebSocket;
+		ws.accept();
+		const closed = new Promise<number>((resolve) =>
+			ws.addEventListener("close", (event) => resolve(event.code)),
+		);
+		return { ws, closed };
+	}
+
+	it("are closed with 4401 by the alarm, even when they only read, and refuse frames once expired", async () => {
+		const { tenant, alice, conversation } = await room();
+		const stub = conversationStub(env, tenant.id, conversation.id);
+		const reader = await openWithExpiry(tenant.id, conversation.id, "bob", Date.now() + 300);
+		const fresh = await alice.connect(conversation.id); // a token valid for a day
+		await fresh.next("ready");
+		await new Promise((resolve) => setTimeout(resolve, 350));
+		await runDurableObjectAlarm(stub);
+		expect(await reader.closed).toBe(4401);
+		expect(fresh.closeEvent).toBeNull();
+
+		const writer = await openWithExpiry(tenant.id, conversation.id, "bob", Date.now() - 1);
+		writer.ws.send(JSON.stringify({ type: "message.send", clientId: "late", text: "too late" }));
+		expect(await writer.closed).toBe(4401);
+		expect((await alice.history(conversation.id)).messages).toEqual([]);
+		fresh.close();
 	});
 });

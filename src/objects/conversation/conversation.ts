@@ -37,12 +37,23 @@ import { RateLimiter } from "./rate-limiter";
 import { markRead } from "./read";
 import { migrate } from "./schema";
 import { sendMessage } from "./send";
-import { attach, attachmentOf, onlineUserIds, openSocketsOf, sendFrame, userTag } from "./sockets";
+import {
+	attach,
+	attachmentOf,
+	closeExpiredSockets,
+	onlineUserIds,
+	openSocketsOf,
+	sendFrame,
+	userTag,
+} from "./sockets";
 import { ConversationStore } from "./store";
 
 /** Headers the Worker sets on the upgrade request it forwards; the object is reachable only from it. */
 export const SOCKET_USER_HEADER = "x-edgechat-user";
 export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
+/** When the socket's token expires, in ms since the epoch (the Worker adds the clock skew it allows). */
+export const SOCKET_EXPIRES_HEADER = "x-edgechat-expires-at";
+const SOCKETS_WORK = "sockets";
 
 export class Conversation extends DurableObject<Env> {
 	store!: ConversationStore;
@@ -275,6 +286,7 @@ export class Conversation extends DurableObject<Env> {
 		return {
 			[MIRROR_WORK]: () => this.mirror.drain(),
 			[INBOX_WORK]: () => drainInboxes(this),
+			[SOCKETS_WORK]: async () => closeExpiredSockets(this.ctx) ?? false,
 		};
 	}
 
@@ -297,7 +309,10 @@ export class Conversation extends DurableObject<Env> {
 		const online = onlineUserIds(this.ctx);
 		const { 0: client, 1: server } = new WebSocketPair();
 		this.ctx.acceptWebSocket(server, [userTag(userId)]);
-		attach(server, { userId });
+		const expiresAt = Number(request.headers.get(SOCKET_EXPIRES_HEADER) ?? 0) || 0;
+		attach(server, { userId, expiresAt });
+		// The alarm closes the socket when its token expires, even if it only ever reads.
+		if (expiresAt > 0) this.work.schedule(SOCKETS_WORK, expiresAt);
 		sendFrame(server, {
 			type: "ready",
 			conversationId: this.store.meta.conversationId,
@@ -313,6 +328,10 @@ export class Conversation extends DurableObject<Env> {
 		const attachment = attachmentOf(ws);
 		if (!attachment || !this.store.members.has(attachment.userId)) {
 			ws.close(4403, "not a member of the conversation");
+			return;
+		}
+		if (attachment.expiresAt > 0 && attachment.expiresAt <= Date.now()) {
+			ws.close(4401, "token expired");
 			return;
 		}
 		handleFrame(this, ws, attachment.userId, data);

@@ -6,6 +6,8 @@ import type { ServerFrame } from "../../protocol";
 
 export interface SocketAttachment {
 	userId: string;
+	/** When the token the socket was opened with stops being valid (ms since the epoch); 0: never. */
+	expiresAt: number;
 }
 
 const attachments = new WeakMap<WebSocket, SocketAttachment>();
@@ -41,6 +43,26 @@ export function safeSend(ws: WebSocket, data: string): void {
 	} catch {
 		// The close handler cleans up after it.
 	}
+}
+
+/**
+ * Closes, with 4401, the sockets whose token has expired, as a client reconnecting with a fresh token
+ * expects; answers when the next one expires (ms since the epoch), or null when none will.
+ */
+export function closeExpiredSockets(ctx: DurableObjectState, now = Date.now()): number | null {
+	let next: number | null = null;
+	for (const ws of ctx.getWebSockets()) {
+		const expiresAt = attachmentOf(ws)?.expiresAt ?? 0;
+		if (expiresAt === 0) continue;
+		if (expiresAt <= now) {
+			try {
+				ws.close(4401, "token expired");
+			} catch {
+				// already closing
+			}
+		} else if (next === null || expiresAt < next) next = expiresAt;
+	}
+	return next;
 }
 
 /** Serializes the frame once and sends the same string to every socket. */
