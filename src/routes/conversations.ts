@@ -20,8 +20,8 @@ import {
 	SocketQuery,
 	UserId,
 } from "../protocol";
+import { forwardUpgrade, requireUpgrade } from "../upgrade";
 import { validate } from "../validate";
-import { forwardUpgrade, requireUpgrade } from "./upgrade";
 
 const ConversationParam = z.object({ id: Id });
 

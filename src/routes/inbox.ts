@@ -7,8 +7,8 @@ import { rpc } from "../errors";
 import { INBOX_TENANT_HEADER, INBOX_USER_HEADER } from "../objects/inbox/inbox";
 import { inboxStub } from "../objects/names";
 import { ConversationListQuery, InboxAckBody, InboxQuery } from "../protocol";
+import { forwardUpgrade, requireUpgrade } from "../upgrade";
 import { validate } from "../validate";
-import { forwardUpgrade, requireUpgrade } from "./upgrade";
 
 export const inboxRoutes = new Hono<AppEnv>()
 	.use(requireUser)

@@ -16,6 +16,7 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
+import { refuseUpgrade } from "../../upgrade";
 import { inboxStub } from "../names";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import { findMedia, forgetMedia, type MediaRecord, markUnattached, registerMedia } from "./attachments";
@@ -294,12 +295,12 @@ export class Conversation extends DurableObject<Env> {
 	override async fetch(request: Request): Promise<Response> {
 		const userId = request.headers.get(SOCKET_USER_HEADER);
 		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId) {
-			return doError(new AppError("upgrade_required", "Expected a WebSocket upgrade"));
+			return refuseUpgrade(new AppError("upgrade_required", "Expected a WebSocket upgrade"));
 		}
 		const settingsHeader = request.headers.get(SOCKET_SETTINGS_HEADER);
 		if (settingsHeader) this.useSettings(JSON.parse(settingsHeader) as TenantSettings);
 		if (!this.store.meta || !this.store.members.has(userId)) {
-			return doError(new AppError("conversation_not_found", "No such conversation"));
+			return refuseUpgrade(new AppError("conversation_not_found", "No such conversation"));
 		}
 		const afterParam = new URL(request.url).searchParams.get("after");
 		const after = afterParam === null ? null : Number(afterParam);
@@ -364,9 +365,4 @@ function hasSchema(sql: SqlStorage): boolean {
 	return (
 		sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0
 	);
-}
-
-/** The object answers a refused upgrade with the code and message; the Worker rebuilds the AppError. */
-function doError(error: AppError): Response {
-	return Response.json({ code: error.code, message: error.message }, { status: error.status });
 }

@@ -1,31 +1,12 @@
 /** What the Conversation object does with each frame a client sends on its socket. */
 import { AppError } from "../../errors";
-import { ClientFrame, LIMITS, type ServerFrame } from "../../protocol";
+import { ClientFrame, LIMITS } from "../../protocol";
 import { assertNever } from "../../util";
-import { parseClientFrame } from "../frame-parser";
+import { errorFrame, parseClientFrame } from "../frame-parser";
 import type { Conversation } from "./conversation";
 import { markRead } from "./read";
 import { sendMessage } from "./send";
 import { openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
-
-function errorFrame(error: unknown, clientId?: string): ServerFrame {
-	if (error instanceof AppError) {
-		return {
-			type: "error",
-			code: error.code,
-			message: error.message,
-			...(clientId === undefined ? {} : { clientId }),
-			...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
-		};
-	}
-	console.error("frame handler failed", error);
-	return {
-		type: "error",
-		code: "internal",
-		message: "Internal error",
-		...(clientId === undefined ? {} : { clientId }),
-	};
-}
 
 export function handleFrame(
 	room: Conversation,
@@ -37,13 +18,16 @@ export function handleFrame(
 	try {
 		frame = parseClientFrame(data, ClientFrame);
 	} catch (error) {
-		sendFrame(ws, errorFrame(error, clientIdOf(data)));
+		sendFrame(ws, errorFrame(error, { clientId: clientIdOf(data) }));
 		return;
 	}
 	try {
 		dispatch(room, ws, userId, frame);
 	} catch (error) {
-		sendFrame(ws, errorFrame(error, frame.type === "message.send" ? frame.clientId : undefined));
+		sendFrame(
+			ws,
+			errorFrame(error, { clientId: frame.type === "message.send" ? frame.clientId : undefined }),
+		);
 	}
 }
 

@@ -14,6 +14,7 @@ import {
 	PROTOCOL_VERSION,
 } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
+import { refuseUpgrade } from "../../upgrade";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import type { InboxBatch, InboxOwner } from "./batch";
 import { handleInboxFrame } from "./frames";
@@ -132,8 +133,7 @@ export class Inbox extends DurableObject<Env> {
 		const tenantId = request.headers.get(INBOX_TENANT_HEADER);
 		const userId = request.headers.get(INBOX_USER_HEADER);
 		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !tenantId || !userId) {
-			const error = new AppError("upgrade_required", "Expected a WebSocket upgrade");
-			return Response.json({ code: error.code, message: error.message }, { status: error.status });
+			return refuseUpgrade(new AppError("upgrade_required", "Expected a WebSocket upgrade"));
 		}
 		this.store.rememberOwner({ tenantId, userId });
 		const { 0: client, 1: server } = new WebSocketPair();

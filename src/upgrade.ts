@@ -1,8 +1,9 @@
 /**
- * WebSocket upgrades handed to a Durable Object. The object answers 101 with its socket, or a refusal
- * as `{code, message}` JSON, which becomes the AppError that app.onError turns into the error body.
+ * WebSocket upgrades handed from the Worker to a Durable Object. The object answers 101 with its
+ * socket, or a refusal as `{code, message}` JSON (`refuseUpgrade`), which the Worker turns back into
+ * the AppError that app.onError makes the error body (`forwardUpgrade`).
  */
-import { AppError, isErrorCode } from "../errors";
+import { AppError, isErrorCode } from "./errors";
 
 export function requireUpgrade(header: string | undefined): void {
 	if (header?.toLowerCase() !== "websocket") {
@@ -20,4 +21,9 @@ export async function forwardUpgrade(
 	const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
 	const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
 	throw new AppError(code, refusal?.message ?? "The connection was refused");
+}
+
+/** In the object: the refusal `forwardUpgrade` rebuilds. */
+export function refuseUpgrade(error: AppError): Response {
+	return Response.json({ code: error.code, message: error.message }, { status: error.status });
 }
