@@ -4,9 +4,9 @@
  * and a session delivers every message to the app exactly once and in seq order, across reconnects,
  * deploys and gaps, resuming by seq and paging over HTTP when a replay is truncated.
  */
-import type { Conversation, ErrorBody, Message, ServerFrame } from "../src/protocol";
+import type { ConversationView, ErrorBody, Message, ServerFrame } from "../src/protocol";
 
-export type { Conversation, Message, ServerFrame };
+export type { ConversationView, Message, ServerFrame };
 
 export interface ClientOptions {
 	/** e.g. https://chat.example.com */
@@ -99,23 +99,23 @@ export class EdgechatClient {
 		}
 	}
 
-	async createDirect(userId: string): Promise<Conversation> {
+	async createDirect(userId: string): Promise<ConversationView> {
 		return (
-			await this.request<{ conversation: Conversation }>("POST", "/v1/conversations", {
+			await this.request<{ conversation: ConversationView }>("POST", "/v1/conversations", {
 				type: "direct",
 				memberIds: [userId],
 			})
 		).conversation;
 	}
 
-	async createGroup(memberIds: string[], title?: string): Promise<Conversation> {
+	async createGroup(memberIds: string[], title?: string): Promise<ConversationView> {
 		const body = { type: "group", memberIds, ...(title === undefined ? {} : { title }) };
-		return (await this.request<{ conversation: Conversation }>("POST", "/v1/conversations", body))
+		return (await this.request<{ conversation: ConversationView }>("POST", "/v1/conversations", body))
 			.conversation;
 	}
 
-	async getConversation(id: string): Promise<Conversation> {
-		return (await this.request<{ conversation: Conversation }>("GET", `/v1/conversations/${id}`))
+	async getConversation(id: string): Promise<ConversationView> {
+		return (await this.request<{ conversation: ConversationView }>("GET", `/v1/conversations/${id}`))
 			.conversation;
 	}
 

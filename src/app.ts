@@ -5,8 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { nanoid } from "nanoid";
 import { resolveTenant } from "./auth/middleware";
 import type { AppEnv } from "./context";
-import { AppError, ERROR_CODES, type ErrorCode } from "./errors";
-import type { ErrorBody } from "./protocol";
+import { AppError, ERRORS, type ErrorCode, errorBody, toAppError } from "./errors";
 import { adminRoutes } from "./routes/admin";
 import { conversationRoutes } from "./routes/conversations";
 import { conversationListRoutes, inboxRoutes } from "./routes/inbox";
@@ -51,24 +50,16 @@ app.notFound((c) => {
 });
 
 function httpExceptionCode(status: number): ErrorCode {
-	const match = (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+	const match = (Object.keys(ERRORS) as ErrorCode[]).find((code) => ERRORS[code].status === status);
 	return match ?? (status >= 500 ? "internal" : "bad_request");
 }
 
 app.onError((error, c) => {
-	let appError: AppError;
-	if (error instanceof AppError) {
-		appError = error;
-	} else if (error instanceof HTTPException && error.status < 500) {
-		appError = new AppError(httpExceptionCode(error.status), error.message || "Bad request");
-	} else {
-		console.error("unhandled error", c.get("requestId"), error);
-		appError = new AppError("internal", "Internal error");
-	}
-	const body: ErrorBody = {
-		error: { code: appError.code, message: appError.message, requestId: c.get("requestId") ?? "" },
-	};
+	const appError =
+		error instanceof HTTPException && error.status < 500
+			? new AppError(httpExceptionCode(error.status), error.message || "Bad request")
+			: toAppError(error, `unhandled error ${c.get("requestId")}`);
 	if (appError.retryAfter !== undefined) c.header("Retry-After", String(appError.retryAfter));
 	c.header("x-request-id", c.get("requestId"));
-	return c.json(body, appError.status as 400);
+	return c.json(errorBody(appError, c.get("requestId") ?? ""), appError.status as 400);
 });

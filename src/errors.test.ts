@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
 	AppError,
-	ERROR_CODES,
+	ERRORS,
 	type ErrorCode,
 	fromRpcFailure,
 	guard,
@@ -12,7 +12,7 @@ import {
 
 describe("the error-code table", () => {
 	it("maps every code to a 4xx/5xx status and a close code the WebSocket spec allows", () => {
-		for (const [code, { status, close }] of Object.entries(ERROR_CODES)) {
+		for (const [code, { status, close }] of Object.entries(ERRORS)) {
 			expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
 			expect(status).toBeGreaterThanOrEqual(400);
 			expect(status).toBeLessThan(600);
@@ -35,12 +35,12 @@ describe("the error-code table", () => {
 			internal: 500,
 		};
 		for (const [code, status] of Object.entries(expected))
-			expect(ERROR_CODES[code as ErrorCode].status).toBe(status);
-		expect(ERROR_CODES.unauthorized.close).toBe(4401);
-		expect(ERROR_CODES.removed_from_conversation.close).toBe(4403);
-		expect(ERROR_CODES.rate_limited.close).toBe(4429);
-		expect(ERROR_CODES.frame_too_large.close).toBe(1009);
-		expect(ERROR_CODES.internal.close).toBe(1011);
+			expect(ERRORS[code as ErrorCode].status).toBe(status);
+		expect(ERRORS.unauthorized.close).toBe(4401);
+		expect(ERRORS.removed_from_conversation.close).toBe(4403);
+		expect(ERRORS.rate_limited.close).toBe(4429);
+		expect(ERRORS.frame_too_large.close).toBe(1009);
+		expect(ERRORS.internal.close).toBe(1011);
 	});
 
 	it("carries an AppError across an RPC boundary as a value and rebuilds it on the other side", async () => {

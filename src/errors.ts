@@ -1,64 +1,87 @@
 /**
- * The one error type of edgechat and the table that maps each code to its HTTP status and its
- * WebSocket close code. `app.onError` is the only place an AppError becomes a response.
+ * The one error type of edgechat. Its code names a row of the table in src/protocol.ts (`ERRORS`),
+ * which gives the HTTP status and the WebSocket close code. One builder, `errorPayload`, makes what
+ * every transport carries: the HTTP error body (`app.onError` is the only place an error becomes a
+ * response), the refusal an object returns over RPC, the refusal of a WebSocket upgrade, and the
+ * `error` frame of a socket. Sockets are closed through the table too (`closeSocket`), never with a
+ * literal code.
  */
+import {
+	ERRORS,
+	type ErrorBody,
+	type ErrorCode,
+	type ErrorFrame,
+	type ErrorPayload,
+	isErrorCode,
+} from "./protocol";
 
-export const ERROR_CODES = {
-	bad_request: { status: 400, close: 4400 },
-	invalid_json: { status: 400, close: 4400 },
-	text_required: { status: 400, close: 4400 },
-	invalid_reply_to: { status: 400, close: 4400 },
-	invalid_seq: { status: 400, close: 4400 },
-	invalid_cursor: { status: 400, close: 4400 },
-	invalid_attachment: { status: 400, close: 4400 },
-	too_many_members: { status: 400, close: 4400 },
-	direct_conversation: { status: 400, close: 4400 },
-	unknown_frame: { status: 400, close: 4400 },
-	unauthorized: { status: 401, close: 4401 },
-	forbidden: { status: 403, close: 4403 },
-	removed_from_conversation: { status: 403, close: 4403 },
-	not_found: { status: 404, close: 4404 },
-	tenant_not_found: { status: 404, close: 4404 },
-	conversation_not_found: { status: 404, close: 4404 },
-	method_not_allowed: { status: 405, close: 4405 },
-	conflict: { status: 409, close: 4409 },
-	domain_taken: { status: 409, close: 4409 },
-	conversation_exists: { status: 409, close: 4409 },
-	payload_too_large: { status: 413, close: 1009 },
-	text_too_long: { status: 413, close: 1009 },
-	frame_too_large: { status: 413, close: 1009 },
-	unsupported_media_type: { status: 415, close: 4415 },
-	range_not_satisfiable: { status: 416, close: 4416 },
-	upgrade_required: { status: 426, close: 4426 },
-	rate_limited: { status: 429, close: 4429 },
-	internal: { status: 500, close: 1011 },
-	unavailable: { status: 503, close: 1011 },
-} as const satisfies Record<string, { status: number; close: number }>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-export function isErrorCode(value: string): value is ErrorCode {
-	return Object.hasOwn(ERROR_CODES, value);
-}
+export { ERRORS, type ErrorCode, isErrorCode };
 
 export class AppError extends Error {
 	override readonly name = "AppError";
 	constructor(
 		readonly code: ErrorCode,
 		message: string,
-		/** Seconds a client should wait before retrying; only for `rate_limited`. */
+		/** Seconds a client should wait before retrying (`rate_limited`, `unavailable`). */
 		readonly retryAfter?: number,
 	) {
 		super(message);
 	}
 
 	get status(): number {
-		return ERROR_CODES[this.code].status;
+		return ERRORS[this.code].status;
 	}
 
 	get closeCode(): number {
-		return ERROR_CODES[this.code].close;
+		return ERRORS[this.code].close;
 	}
+}
+
+/** What every transport carries for a refusal. */
+export function errorPayload(error: AppError): ErrorPayload {
+	return {
+		code: error.code,
+		message: error.message,
+		...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+	};
+}
+
+/** Rebuilds the AppError from a payload that crossed a boundary; an unknown code is a bug, told as internal. */
+export function fromPayload(payload: { code?: unknown; message?: unknown; retryAfter?: unknown }): AppError {
+	const code = isErrorCode(payload.code) ? payload.code : "internal";
+	const message = typeof payload.message === "string" ? payload.message : "Internal error";
+	const retryAfter = typeof payload.retryAfter === "number" ? payload.retryAfter : undefined;
+	return new AppError(code, message, retryAfter);
+}
+
+/**
+ * Anything thrown, as the AppError a client is told. An error that is not an AppError is a bug: it is
+ * logged with `context` and told as `internal`, without its message (no stack, SQL or library detail
+ * ever leaves the Worker).
+ */
+export function toAppError(error: unknown, context: string): AppError {
+	if (error instanceof AppError) return error;
+	console.error(context, error);
+	return new AppError("internal", "Internal error");
+}
+
+// ── the four transports ──────────────────────────────────────────────────────────────────────────
+export function errorBody(error: AppError, requestId: string): ErrorBody {
+	return { error: { code: error.code, message: error.message, requestId } };
+}
+
+/** The `error` frame for a refused frame, with the clientId of a refused `message.send` when known. */
+export function errorFrame(error: unknown, clientId?: string): ErrorFrame {
+	return {
+		type: "error",
+		...errorPayload(toAppError(error, "frame handler failed")),
+		...(clientId === undefined ? {} : { clientId }),
+	};
+}
+
+/** In an object: refuses a WebSocket upgrade; `forwardUpgrade` (src/upgrade.ts) rebuilds the AppError. */
+export function refuseUpgrade(error: AppError): Response {
+	return Response.json(errorPayload(error), { status: error.status });
 }
 
 /**
@@ -69,7 +92,7 @@ export class AppError extends Error {
  * https://developers.cloudflare.com/durable-objects/best-practices/error-handling/
  */
 export interface RpcFailure {
-	edgechatError: { code: ErrorCode; message: string; retryAfter?: number };
+	edgechatError: ErrorPayload;
 }
 
 export function isRpcFailure(value: unknown): value is RpcFailure {
@@ -77,18 +100,11 @@ export function isRpcFailure(value: unknown): value is RpcFailure {
 }
 
 export function toRpcFailure(error: AppError): RpcFailure {
-	return {
-		edgechatError: {
-			code: error.code,
-			message: error.message,
-			...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
-		},
-	};
+	return { edgechatError: errorPayload(error) };
 }
 
 export function fromRpcFailure(failure: RpcFailure): AppError {
-	const { code, message, retryAfter } = failure.edgechatError;
-	return new AppError(isErrorCode(code) ? code : "internal", message, retryAfter);
+	return fromPayload(failure.edgechatError);
 }
 
 /** In a Durable Object's RPC method: answers fn's value, or its AppError as an RpcFailure. */
@@ -118,4 +134,13 @@ export async function rpc<P extends PromiseLike<unknown>>(
 	const result = await call();
 	if (isRpcFailure(result)) throw fromRpcFailure(result);
 	return result as Exclude<Awaited<P>, RpcFailure>;
+}
+
+/** Closes a socket with the close code the table gives `code`; a socket already closing is left alone. */
+export function closeSocket(ws: WebSocket, code: ErrorCode, reason: string): void {
+	try {
+		ws.close(ERRORS[code].close, reason);
+	} catch {
+		// Already closed or closing.
+	}
 }

@@ -1,6 +1,11 @@
 /**
- * Every shape that crosses the wire: HTTP bodies and queries, WebSocket frames, errors. The client in
- * client/ imports this module, so it imports nothing but zod.
+ * The contract: every shape that crosses the wire, in both directions — HTTP bodies, queries and
+ * answers, WebSocket frames, errors — as zod schemas, with their types inferred from them. The
+ * OpenAPI and AsyncAPI documents are generated from these schemas (src/api-docs/), and the client in
+ * client/ imports this module, so it imports nothing but zod (a lint rule in biome.json enforces it).
+ *
+ * `.meta({ id })` names a schema in the generated documents; a schema and its type share one name.
+ * Server-side tuning (batch sizes, retention, coalescing) lives in src/config.ts, not here.
  */
 import { z } from "zod";
 
@@ -18,21 +23,85 @@ export const LIMITS = {
 	mediaBytes: 25 * 1024 * 1024,
 	/** A Worker request body is capped at 100 MB on most plans, so no tenant's cap may exceed it. */
 	mediaBytesCeiling: 100 * 1000 * 1000,
-	/**
-	 * Messages written to D1 per mirror drain: one D1 batch of 8-row statements (100 bound parameters
-	 * each), 40 of them plus the conversation and members, under the 50 queries a Worker invocation may
-	 * make on the free plan.
-	 */
-	mirrorBatch: 320,
 	searchPage: 50,
-	/** Rows per D1 query while an export streams. */
-	exportPage: 500,
 	/** Unattached media younger than this are kept by the clean-up: a client may upload, then send later. */
 	unattachedMediaSeconds: 7 * 24 * 3600,
-	/** Media deleted per clean-up call (one R2 delete takes at most 1000 keys). */
-	mediaCollectBatch: 500,
 } as const;
 
+export const INBOX_LIMITS = {
+	/** Entries pushed when a device connects; a larger backlog ends in `inbox.truncated`. */
+	replayEntries: 1000,
+	entriesPage: 500,
+	conversationsPage: 100,
+} as const;
+
+// ── errors ───────────────────────────────────────────────────────────────────────────────────────
+/**
+ * Every error code, with its HTTP status and its WebSocket close code: the one table of docs/api.md.
+ * The server answers and closes through it (src/errors.ts), and so does the client.
+ */
+export const ERRORS = {
+	bad_request: { status: 400, close: 4400 },
+	invalid_json: { status: 400, close: 4400 },
+	text_required: { status: 400, close: 4400 },
+	invalid_reply_to: { status: 400, close: 4400 },
+	invalid_seq: { status: 400, close: 4400 },
+	invalid_cursor: { status: 400, close: 4400 },
+	invalid_attachment: { status: 400, close: 4400 },
+	too_many_members: { status: 400, close: 4400 },
+	direct_conversation: { status: 400, close: 4400 },
+	unknown_frame: { status: 400, close: 4400 },
+	unauthorized: { status: 401, close: 4401 },
+	forbidden: { status: 403, close: 4403 },
+	removed_from_conversation: { status: 403, close: 4403 },
+	not_found: { status: 404, close: 4404 },
+	tenant_not_found: { status: 404, close: 4404 },
+	conversation_not_found: { status: 404, close: 4404 },
+	method_not_allowed: { status: 405, close: 4405 },
+	conflict: { status: 409, close: 4409 },
+	domain_taken: { status: 409, close: 4409 },
+	conversation_exists: { status: 409, close: 4409 },
+	payload_too_large: { status: 413, close: 1009 },
+	text_too_long: { status: 413, close: 1009 },
+	frame_too_large: { status: 413, close: 1009 },
+	unsupported_media_type: { status: 415, close: 4415 },
+	range_not_satisfiable: { status: 416, close: 4416 },
+	upgrade_required: { status: 426, close: 4426 },
+	rate_limited: { status: 429, close: 4429 },
+	internal: { status: 500, close: 1011 },
+	unavailable: { status: 503, close: 1011 },
+} as const satisfies Record<string, { status: number; close: number }>;
+
+type ErrorCodeName = keyof typeof ERRORS;
+export const ErrorCode = z
+	.enum(Object.keys(ERRORS) as [ErrorCodeName, ...ErrorCodeName[]])
+	.meta({ id: "ErrorCode", description: "A machine-readable error code; the table in docs/api.md." });
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+	return typeof value === "string" && Object.hasOwn(ERRORS, value);
+}
+
+/** Close codes that are not errors. */
+export const CLOSE_NORMAL = 1000;
+
+/** What every refusal carries, whatever the transport (HTTP body, error frame, RPC, upgrade). */
+export const ErrorPayload = z.object({
+	code: ErrorCode,
+	message: z.string(),
+	/** Seconds to wait before retrying; with `rate_limited` (and `unavailable`). */
+	retryAfter: z.number().int().positive().optional(),
+});
+export type ErrorPayload = z.infer<typeof ErrorPayload>;
+
+export const ErrorBody = z
+	.object({
+		error: z.object({ code: ErrorCode, message: z.string(), requestId: z.string() }),
+	})
+	.meta({ id: "ErrorBody", description: "The body of every error answer." });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+// ── scalars ──────────────────────────────────────────────────────────────────────────────────────
 export const Id = z
 	.string()
 	.min(1)
@@ -47,21 +116,26 @@ export type UserId = z.infer<typeof UserId>;
 export const ClientId = z.string().min(1).max(64);
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const QuerySeq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC" });
 
-// ── tenants and tokens ─────────────────────────────────────────────────────────────────────────
-export const RateLimitSettings = z.object({
-	perSecond: z.number().positive().max(100_000),
-	burst: z.number().int().min(1).max(100_000),
-});
+// ── tenants and tokens ───────────────────────────────────────────────────────────────────────────
+export const RateLimitSettings = z
+	.object({
+		perSecond: z.number().positive().max(100_000),
+		burst: z.number().int().min(1).max(100_000),
+	})
+	.meta({ id: "RateLimitSettings" });
 export type RateLimitSettings = z.infer<typeof RateLimitSettings>;
 
 export const MediaMaxBytes = z.number().int().min(1).max(LIMITS.mediaBytesCeiling);
 
-export const TenantSettings = z.object({
-	sendRate: RateLimitSettings,
-	typingRate: RateLimitSettings,
-	mediaMaxBytes: MediaMaxBytes,
-});
+export const TenantSettings = z
+	.object({
+		sendRate: RateLimitSettings,
+		typingRate: RateLimitSettings,
+		mediaMaxBytes: MediaMaxBytes,
+	})
+	.meta({ id: "TenantSettings" });
 export type TenantSettings = z.infer<typeof TenantSettings>;
 
 export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
@@ -71,6 +145,22 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
 };
 
 export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const CreatedTenant = z
+	.object({
+		tenant: z.object({ id: Id, name: z.string() }),
+		apiKey: z.string().meta({ description: "Shown once; only its hash is stored." }),
+		signingKeyId: Id.meta({ description: "The `kid` to put in self-minted tokens." }),
+		signingSecret: z.string().meta({ description: "HS256 secret of the signing key; shown once." }),
+	})
+	.meta({ id: "CreatedTenant" });
+export type CreatedTenant = z.infer<typeof CreatedTenant>;
+
+export const Tenant = z
+	.object({ id: Id, name: z.string(), settings: TenantSettings, createdAt: Timestamp })
+	.meta({ id: "Tenant" });
+export type Tenant = z.infer<typeof Tenant>;
+export const TenantResponse = z.object({ tenant: Tenant });
+
 export const AddDomainBody = z
 	.object({
 		hostname: z
@@ -84,6 +174,8 @@ export const AddDomainBody = z
 			),
 	})
 	.strict();
+export const DomainResponse = z.object({ domain: z.object({ hostname: z.string(), tenantId: Id }) });
+
 export const UpdateTenantBody = z
 	.object({
 		settings: z
@@ -91,6 +183,8 @@ export const UpdateTenantBody = z
 			.partial(),
 	})
 	.strict();
+
+export const SigningKeyResponse = z.object({ signingKeyId: Id, signingSecret: z.string() });
 
 export const CreateTokenBody = z
 	.object({
@@ -101,11 +195,75 @@ export const CreateTokenBody = z
 			.int()
 			.min(60)
 			.max(30 * 24 * 3600)
-			.optional(),
+			.optional()
+			.meta({ description: "Default 86,400 (a day)." }),
 	})
 	.strict();
+export const TokenResponse = z.object({ token: z.string(), expiresAt: Timestamp });
 
-// ── conversations ──────────────────────────────────────────────────────────────────────────────
+// ── messages and conversations ───────────────────────────────────────────────────────────────────
+export const Role = z.enum(["owner", "admin", "member"]).meta({ id: "Role" });
+export type Role = z.infer<typeof Role>;
+
+export const ConversationType = z.enum(["direct", "group"]);
+export type ConversationType = z.infer<typeof ConversationType>;
+
+export const Attachment = z
+	.object({
+		id: Id,
+		contentType: z.string(),
+		size: z.number().int().nonnegative(),
+		url: z.string().meta({ description: "Where members download it (GET /v1/media/:id)." }),
+		/** Pixels, for images whose header tells. */
+		width: z.number().int().positive().optional(),
+		height: z.number().int().positive().optional(),
+	})
+	.meta({ id: "Attachment" });
+export type Attachment = z.infer<typeof Attachment>;
+
+export const Message = z
+	.object({
+		id: z.string(),
+		conversationId: Id,
+		seq: Seq.meta({ description: "Gap-free per conversation, from 1: the message's position." }),
+		senderId: UserId,
+		clientId: ClientId,
+		text: z.string().nullable(),
+		attachments: z.array(Attachment),
+		replyTo: Seq.nullable(),
+		createdAt: Timestamp,
+		editedAt: Timestamp.nullable(),
+		deletedAt: Timestamp.nullable(),
+	})
+	.meta({ id: "Message" });
+export type Message = z.infer<typeof Message>;
+
+export const Member = z
+	.object({
+		userId: UserId,
+		role: Role,
+		joinedAt: Timestamp,
+		readSeq: Seq,
+		deliveredSeq: Seq,
+	})
+	.meta({ id: "Member" });
+export type Member = z.infer<typeof Member>;
+
+/** A conversation as its members see it (`GET /v1/conversations/:id`). */
+export const ConversationView = z
+	.object({
+		id: Id,
+		type: ConversationType,
+		title: z.string().nullable(),
+		createdAt: Timestamp,
+		createdBy: UserId,
+		lastSeq: Seq,
+		members: z.array(Member),
+	})
+	.meta({ id: "Conversation" });
+export type ConversationView = z.infer<typeof ConversationView>;
+export const ConversationResponse = z.object({ conversation: ConversationView });
+
 export const CreateConversationBody = z.discriminatedUnion("type", [
 	z.object({ type: z.literal("direct"), memberIds: z.tuple([UserId]) }).strict(),
 	z
@@ -122,13 +280,16 @@ export const AddMembersBody = z.object({ userIds: z.array(UserId).min(1).max(100
 
 export const SendMessageBody = z
 	.object({
-		clientId: ClientId,
+		clientId: ClientId.meta({
+			description: "The sender's idempotency key: the same clientId again answers the original.",
+		}),
 		text: z.string().optional(),
 		attachments: z.array(Id).max(LIMITS.attachments).optional(),
 		replyTo: Seq.min(1).optional(),
 	})
 	.strict();
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
+export const MessageResponse = z.object({ message: Message });
 
 export const HistoryQuery = z
 	.object({
@@ -138,14 +299,38 @@ export const HistoryQuery = z
 	})
 	.refine((q) => q.after === undefined || q.before === undefined, "give either after or before, not both");
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
+export const MessagePage = z.object({ messages: z.array(Message), hasMore: z.boolean() }).meta({
+	id: "MessagePage",
+	description: "Ascending with `after`, descending otherwise.",
+});
+export type MessagePage = z.infer<typeof MessagePage>;
 
 export const ReadBody = z.object({ seq: Seq }).strict();
 
-export const SocketQuery = z.object({ after: QuerySeq.optional(), token: z.string().optional() });
+export const SocketQuery = z.object({
+	after: QuerySeq.optional().meta({ description: "Replay every message after this seq, then go live." }),
+	token: z
+		.string()
+		.optional()
+		.meta({ description: "The user's token, for browsers (they cannot set headers on an upgrade)." }),
+});
+export const InboxSocketQuery = SocketQuery.pick({ token: true });
 
-// ── media, search, export ──────────────────────────────────────────────────────────────────────
+// ── media, search, export, the mirror ────────────────────────────────────────────────────────────
 export const MediaUploadQuery = z.object({ conversationId: Id });
 export type MediaUploadQuery = z.infer<typeof MediaUploadQuery>;
+
+export const Media = z
+	.object({
+		id: Id,
+		contentType: z.string(),
+		size: z.number().int().nonnegative(),
+		width: z.number().int().positive().optional(),
+		height: z.number().int().positive().optional(),
+	})
+	.meta({ id: "Media" });
+export type Media = z.infer<typeof Media>;
+export const MediaResponse = z.object({ media: Media });
 
 export const CollectMediaBody = z
 	.object({
@@ -157,14 +342,10 @@ export const CollectMediaBody = z
 			.default(LIMITS.unattachedMediaSeconds),
 	})
 	.strict();
-
-export interface Media {
-	id: string;
-	contentType: string;
-	size: number;
-	width?: number;
-	height?: number;
-}
+export const CollectMediaResponse = z.object({
+	deleted: z.array(Id),
+	more: z.boolean().meta({ description: "Call again while true." }),
+});
 
 export const SearchQuery = z.object({
 	q: z.string().trim().min(1).max(200),
@@ -177,120 +358,30 @@ export const SearchQuery = z.object({
 		.optional(),
 });
 export type SearchQuery = z.infer<typeof SearchQuery>;
+export const SearchPage = z.object({ messages: z.array(Message), nextCursor: z.string().nullable() });
+export type SearchPage = z.infer<typeof SearchPage>;
 
 /** Where a conversation's D1 mirror stands; `pendingMessages` 0 and no `oldestPendingAt` when caught up. */
-export interface MirrorStatus {
-	conversationId: string;
-	lastSeq: number;
-	mirroredSeq: number;
-	pendingMessages: number;
-	/** Creation time of the oldest message not yet in D1: the mirror lag is now minus this. */
-	oldestPendingAt: string | null;
-	lagMs: number;
-	membersPending: boolean;
-	failingSince: string | null;
-	lastError: string | null;
-	attempts: number;
-	nextAttemptAt: string | null;
-}
+export const MirrorStatus = z
+	.object({
+		conversationId: Id,
+		lastSeq: Seq,
+		mirroredSeq: Seq,
+		pendingMessages: z.number().int().nonnegative(),
+		/** Creation time of the oldest message not yet in D1: the mirror lag is now minus this. */
+		oldestPendingAt: Timestamp.nullable(),
+		lagMs: z.number().nonnegative(),
+		membersPending: z.boolean(),
+		failingSince: Timestamp.nullable(),
+		lastError: z.string().nullable(),
+		attempts: z.number().int().nonnegative(),
+		nextAttemptAt: Timestamp.nullable(),
+	})
+	.meta({ id: "MirrorStatus" });
+export type MirrorStatus = z.infer<typeof MirrorStatus>;
+export const MirrorStatusResponse = z.object({ mirror: MirrorStatus });
 
-// ── wire shapes ────────────────────────────────────────────────────────────────────────────────
-export const Role = z.enum(["owner", "admin", "member"]);
-export type Role = z.infer<typeof Role>;
-
-export interface Message {
-	id: string;
-	conversationId: string;
-	seq: number;
-	senderId: string;
-	clientId: string;
-	text: string | null;
-	attachments: Attachment[];
-	replyTo: number | null;
-	createdAt: string;
-	editedAt: string | null;
-	deletedAt: string | null;
-}
-
-export interface Attachment {
-	id: string;
-	contentType: string;
-	size: number;
-	url: string;
-	/** Pixels, for images whose header tells. */
-	width?: number;
-	height?: number;
-}
-
-export interface Member {
-	userId: string;
-	role: Role;
-	joinedAt: string;
-	readSeq: number;
-	deliveredSeq: number;
-}
-
-export interface Conversation {
-	id: string;
-	type: "direct" | "group";
-	title: string | null;
-	createdAt: string;
-	createdBy: string;
-	lastSeq: number;
-	members: Member[];
-}
-
-export interface ErrorBody {
-	error: { code: string; message: string; requestId: string };
-}
-
-// ── WebSocket frames ───────────────────────────────────────────────────────────────────────────
-export const ClientFrame = z.discriminatedUnion("type", [
-	z.object({ type: z.literal("ping") }),
-	z.object({
-		type: z.literal("message.send"),
-		clientId: ClientId,
-		text: z.string().optional(),
-		attachments: z.array(Id).max(LIMITS.attachments).optional(),
-		replyTo: Seq.min(1).optional(),
-	}),
-	z.object({ type: z.literal("read.mark"), seq: Seq }),
-	z.object({ type: z.literal("typing.start") }),
-	z.object({ type: z.literal("typing.stop") }),
-	z.object({ type: z.literal("sync"), after: Seq }),
-]);
-export type ClientFrame = z.infer<typeof ClientFrame>;
-
-export type ServerFrame =
-	| { type: "ready"; conversationId: string; lastSeq: number; protocol: number }
-	| { type: "pong" }
-	| { type: "message.created"; message: Message }
-	| { type: "messages.created"; messages: Message[] }
-	| { type: "message.ack"; clientId: string; seq: number; id: string; duplicate: boolean }
-	| { type: "read.updated"; userId: string; seq: number }
-	| { type: "delivered.updated"; userId: string; seq: number }
-	| { type: "deliveries.updated"; deliveries: { userId: string; seq: number }[] }
-	| { type: "typing"; userId: string; active: boolean }
-	| { type: "presence"; userId: string; online: boolean }
-	| { type: "replay.truncated"; lastSentSeq: number; lastSeq: number }
-	| { type: "member.added"; userIds: string[] }
-	| { type: "member.removed"; userId: string }
-	| { type: "error"; code: string; message: string; clientId?: string; retryAfter?: number };
-
-/** The exact text of a ping frame: answered by the runtime without waking a hibernated object. */
-export const PING_FRAME = '{"type":"ping"}';
-export const PONG_FRAME = '{"type":"pong"}';
-
-// ── inbox ──────────────────────────────────────────────────────────────────────────────────────
-export const INBOX_LIMITS = {
-	/** Unacked inbox entries older than this are dropped by the inbox's alarm (docs/api.md). */
-	retentionMs: 30 * 24 * 3600 * 1000,
-	/** Entries pushed when a device connects; a larger backlog ends in `inbox.truncated`. */
-	replayEntries: 1000,
-	entriesPage: 500,
-	conversationsPage: 100,
-} as const;
-
+// ── the inbox and the conversation list ──────────────────────────────────────────────────────────
 export const InboxQuery = z.object({
 	after: QuerySeq.optional(),
 	limit: z.coerce.number().int().min(1).max(INBOX_LIMITS.entriesPage).default(100),
@@ -298,6 +389,13 @@ export const InboxQuery = z.object({
 export type InboxQuery = z.infer<typeof InboxQuery>;
 
 export const InboxAckBody = z.object({ cursor: Seq }).strict();
+
+export const InboxEntry = z
+	.object({ cursor: Seq, conversationId: Id, message: Message })
+	.meta({ id: "InboxEntry" });
+export type InboxEntry = z.infer<typeof InboxEntry>;
+export const InboxPage = z.object({ entries: z.array(InboxEntry), nextCursor: Seq.nullable() });
+export type InboxPage = z.infer<typeof InboxPage>;
 
 export const ConversationListQuery = z.object({
 	cursor: z
@@ -309,40 +407,194 @@ export const ConversationListQuery = z.object({
 });
 export type ConversationListQuery = z.infer<typeof ConversationListQuery>;
 
-export interface InboxEntry {
-	cursor: number;
-	conversationId: string;
-	message: Message;
-}
-
 /** One row of a user's conversation list (the inbox's index), as `GET /v1/conversations` answers it. */
-export interface ConversationSummary {
-	id: string;
-	type: "direct" | "group";
-	title: string | null;
-	role: Role;
-	createdAt: string;
-	/** Latest activity: the last message's time, or when the user joined. The list's order. */
-	updatedAt: string;
-	lastSeq: number;
-	lastMessage: Message | null;
-	readSeq: number;
-	/** Messages from others after the user's read seq. */
-	unreadCount: number;
-}
+export const ConversationSummary = z
+	.object({
+		id: Id,
+		type: ConversationType,
+		title: z.string().nullable(),
+		role: Role,
+		createdAt: Timestamp,
+		/** Latest activity: the last message's time, or when the user joined. The list's order. */
+		updatedAt: Timestamp,
+		lastSeq: Seq,
+		lastMessage: Message.nullable(),
+		readSeq: Seq,
+		/** Messages from others after the user's read seq. */
+		unreadCount: z.number().int().nonnegative(),
+	})
+	.meta({ id: "ConversationSummary" });
+export type ConversationSummary = z.infer<typeof ConversationSummary>;
+export const ConversationListPage = z.object({
+	conversations: z.array(ConversationSummary),
+	nextCursor: z.string().nullable(),
+});
+export type ConversationListPage = z.infer<typeof ConversationListPage>;
 
-export const InboxClientFrame = z.discriminatedUnion("type", [
-	z.object({ type: z.literal("ping") }),
-	z.object({ type: z.literal("inbox.ack"), cursor: Seq }),
+// ── WebSocket frames: the conversation socket ────────────────────────────────────────────────────
+/** The exact text of a ping frame: answered by the runtime without waking a hibernated object. */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+/** A frame schema: an object told apart by its literal `type`. */
+const frame = <T extends string, S extends z.ZodRawShape>(
+	type: T,
+	shape: S,
+	id: string,
+	description: string,
+) => z.object({ type: z.literal(type), ...shape }).meta({ id, description });
+
+export const PingFrame = frame("ping", {}, "PingFrame", "Keep-alive; answered with `pong`.");
+export const MessageSendFrame = frame(
+	"message.send",
+	{
+		clientId: ClientId,
+		text: z.string().optional(),
+		attachments: z.array(Id).max(LIMITS.attachments).optional(),
+		replyTo: Seq.min(1).optional(),
+	},
+	"MessageSendFrame",
+	"Stores and broadcasts a message; answered by exactly one `message.ack` or one `error` carrying the clientId.",
+);
+export const ReadMarkFrame = frame(
+	"read.mark",
+	{ seq: Seq },
+	"ReadMarkFrame",
+	"Moves the read watermark; `read.updated` to everyone when it moved.",
+);
+export const TypingStartFrame = frame("typing.start", {}, "TypingStartFrame", "`typing` to the others.");
+export const TypingStopFrame = frame("typing.stop", {}, "TypingStopFrame", "`typing` to the others.");
+export const SyncFrame = frame(
+	"sync",
+	{ after: Seq },
+	"SyncFrame",
+	"Replays every message with seq > after, as on connect.",
+);
+
+export const ClientFrame = z.discriminatedUnion("type", [
+	PingFrame,
+	MessageSendFrame,
+	ReadMarkFrame,
+	TypingStartFrame,
+	TypingStopFrame,
+	SyncFrame,
 ]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+const PongFrame = frame("pong", {}, "PongFrame", "The answer to `ping`.");
+const ErrorFrame = frame(
+	"error",
+	{ ...ErrorPayload.shape, clientId: ClientId.optional() },
+	"ErrorFrame",
+	"A frame was refused; the socket stays open. Carries the clientId of a refused `message.send` whenever it could be read.",
+);
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+export const ServerFrame = z.discriminatedUnion("type", [
+	frame(
+		"ready",
+		{ conversationId: Id, lastSeq: Seq, protocol: z.number().int() },
+		"ReadyFrame",
+		"First, on every connection.",
+	),
+	PongFrame,
+	frame(
+		"message.created",
+		{ message: Message },
+		"MessageCreatedFrame",
+		"A new message, to every socket (the sender's too); also the replay.",
+	),
+	frame(
+		"messages.created",
+		{ messages: z.array(Message) },
+		"MessagesCreatedFrame",
+		"Several new messages at once, in seq order (a busy room batches a burst): as many `message.created`.",
+	),
+	frame(
+		"message.ack",
+		{ clientId: ClientId, seq: Seq, id: z.string(), duplicate: z.boolean() },
+		"MessageAckFrame",
+		"To the sending socket, once per `message.send` stored or retried (`duplicate: true`).",
+	),
+	frame("read.updated", { userId: UserId, seq: Seq }, "ReadUpdatedFrame", "A member's read watermark moved."),
+	frame(
+		"delivered.updated",
+		{ userId: UserId, seq: Seq },
+		"DeliveredUpdatedFrame",
+		"A member's delivered watermark moved.",
+	),
+	frame(
+		"deliveries.updated",
+		{ deliveries: z.array(z.object({ userId: UserId, seq: Seq })) },
+		"DeliveriesUpdatedFrame",
+		"Several members' delivered watermarks moved at once: as many `delivered.updated`.",
+	),
+	frame(
+		"typing",
+		{ userId: UserId, active: z.boolean() },
+		"TypingFrame",
+		"A member started or stopped typing.",
+	),
+	frame(
+		"presence",
+		{ userId: UserId, online: z.boolean() },
+		"PresenceFrame",
+		"A member's first socket opened or last socket closed; on connect, one per member already online.",
+	),
+	frame(
+		"replay.truncated",
+		{ lastSentSeq: Seq, lastSeq: Seq },
+		"ReplayTruncatedFrame",
+		"A replay stopped at the cap: page `GET …/messages?after=lastSentSeq` until `hasMore` is false.",
+	),
+	frame("member.added", { userIds: z.array(UserId) }, "MemberAddedFrame", "Members joined."),
+	frame("member.removed", { userId: UserId }, "MemberRemovedFrame", "A member left or was removed."),
+	ErrorFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+// ── WebSocket frames: the inbox socket ───────────────────────────────────────────────────────────
+export const InboxAckFrame = frame(
+	"inbox.ack",
+	{ cursor: Seq },
+	"InboxAckFrame",
+	"As `POST /v1/inbox/ack`: drops the entries through `cursor` for every device.",
+);
+export const InboxClientFrame = z.discriminatedUnion("type", [PingFrame, InboxAckFrame]);
 export type InboxClientFrame = z.infer<typeof InboxClientFrame>;
 
-export type InboxServerFrame =
-	| { type: "ready"; protocol: number; lastCursor: number }
-	| { type: "pong" }
-	| ({ type: "inbox.entry" } & InboxEntry)
-	/** The connect-time push stopped at `cursor`; page the rest with `GET /v1/inbox?after=cursor`. */
-	| { type: "inbox.truncated"; cursor: number }
-	| { type: "conversation.updated"; conversation: ConversationSummary }
-	| { type: "conversation.removed"; conversationId: string }
-	| { type: "error"; code: string; message: string };
+export const InboxServerFrame = z.discriminatedUnion("type", [
+	frame(
+		"ready",
+		{ protocol: z.number().int(), lastCursor: Seq },
+		"InboxReadyFrame",
+		"First, on every connection; then every unacked entry.",
+	),
+	PongFrame,
+	frame(
+		"inbox.entry",
+		InboxEntry.shape,
+		"InboxEntryFrame",
+		"An entry: a message that arrived while the user had no socket open on its conversation.",
+	),
+	frame(
+		"inbox.truncated",
+		{ cursor: Seq },
+		"InboxTruncatedFrame",
+		"The connect-time push stopped at `cursor`; page the rest with `GET /v1/inbox?after=cursor`.",
+	),
+	frame(
+		"conversation.updated",
+		{ conversation: ConversationSummary },
+		"ConversationUpdatedFrame",
+		"The user's row of the conversation list changed.",
+	),
+	frame(
+		"conversation.removed",
+		{ conversationId: Id },
+		"ConversationRemovedFrame",
+		"The user left or was removed from the conversation.",
+	),
+	ErrorFrame,
+]);
+export type InboxServerFrame = z.infer<typeof InboxServerFrame>;

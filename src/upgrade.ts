@@ -1,9 +1,9 @@
 /**
  * WebSocket upgrades handed from the Worker to a Durable Object. The object answers 101 with its
- * socket, or a refusal as `{code, message}` JSON (`refuseUpgrade`), which the Worker turns back into
+ * socket, or a refusal as the error payload (`refuseUpgrade` in errors.ts), which the Worker turns back into
  * the AppError that app.onError makes the error body (`forwardUpgrade`).
  */
-import { AppError, isErrorCode } from "./errors";
+import { AppError, fromPayload } from "./errors";
 
 export function requireUpgrade(header: string | undefined): void {
 	if (header?.toLowerCase() !== "websocket") {
@@ -18,12 +18,6 @@ export async function forwardUpgrade(
 ): Promise<Response> {
 	const response = await stub.fetch(url, { headers: { Upgrade: "websocket", ...headers } });
 	if (response.status === 101) return response;
-	const refusal = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
-	const code = refusal?.code && isErrorCode(refusal.code) ? refusal.code : "internal";
-	throw new AppError(code, refusal?.message ?? "The connection was refused");
-}
-
-/** In the object: the refusal `forwardUpgrade` rebuilds. */
-export function refuseUpgrade(error: AppError): Response {
-	return Response.json({ code: error.code, message: error.message }, { status: error.status });
+	const refusal: unknown = await response.json().catch(() => null);
+	throw fromPayload(typeof refusal === "object" && refusal !== null ? refusal : {});
 }

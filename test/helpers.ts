@@ -2,7 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { nanoid } from "nanoid";
 import { expect } from "vitest";
-import type { Conversation, ErrorBody, Message } from "../src/protocol";
+import type { ConversationView, ErrorBody, Message } from "../src/protocol";
 
 export const ADMIN_KEY = "test_admin_key";
 
@@ -136,8 +136,8 @@ export class User {
 		return call(this.tenant.host, path, { token: this.token, ...options });
 	}
 
-	async createGroup(memberIds: string[], title?: string): Promise<Conversation> {
-		const body = await json<{ conversation: Conversation }>(
+	async createGroup(memberIds: string[], title?: string): Promise<ConversationView> {
+		const body = await json<{ conversation: ConversationView }>(
 			await this.call("/v1/conversations", {
 				body: { type: "group", memberIds, ...(title ? { title } : {}) },
 			}),

@@ -38,20 +38,3 @@ export function parseClientFrame<S extends FrameSchema>(data: string | ArrayBuff
 	const issue = parsed.error.issues[0];
 	throw new AppError("bad_request", `${issue?.path.join(".") || "frame"}: ${issue?.message ?? "invalid"}`);
 }
-
-/** The `error` frame for a refused frame; anything but an AppError is a bug, logged, and told as internal. */
-export function errorFrame(error: unknown, extra: { clientId?: string } = {}) {
-	const clientId = extra.clientId === undefined ? {} : { clientId: extra.clientId };
-	if (error instanceof AppError) {
-		const retryAfter = error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter };
-		return {
-			type: "error" as const,
-			code: error.code as string,
-			message: error.message,
-			...clientId,
-			...retryAfter,
-		};
-	}
-	console.error("frame handler failed", error);
-	return { type: "error" as const, code: "internal", message: "Internal error", ...clientId };
-}

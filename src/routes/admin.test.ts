@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { call, createTenant, createUnlimitedTenant, expectError, User } from "../../test/helpers";
 import { drainMirror, sendMany } from "../../test/mirror";
+import { TUNING } from "../config";
 import { LIMITS, type Message } from "../protocol";
 
 async function exportLines(host: string, apiKey: string, conversationId: string) {
@@ -23,7 +24,7 @@ describe("GET /v1/admin/conversations/:id/export", () => {
 		const tenant = await createUnlimitedTenant();
 		const alice = await User.create(tenant, "alice");
 		const group = await alice.createGroup(["bob"]);
-		const count = LIMITS.exportPage * 2 + 17;
+		const count = TUNING.exportPage * 2 + 17;
 		await sendMany(alice, group.id, count, 25);
 		await drainMirror(tenant, group.id);
 

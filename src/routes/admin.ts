@@ -1,13 +1,15 @@
 /** A tenant's backend (API key): export of a conversation's history, and the mirror's lag. */
+
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireApiKey } from "../auth/middleware";
+import { TUNING } from "../config";
 import type { AppEnv } from "../context";
 import { exportPage, findMirroredConversation } from "../db/mirror";
 import { AppError, rpc } from "../errors";
 import type { MirrorFault } from "../objects/conversation/mirror";
 import { conversationStub } from "../objects/names";
-import { CollectMediaBody, Id, LIMITS } from "../protocol";
+import { CollectMediaBody, Id } from "../protocol";
 import { testHooksEnabled } from "../test-hooks";
 import { validate } from "../validate";
 
@@ -31,12 +33,12 @@ export const adminRoutes = new Hono<AppEnv>()
 		const body = new ReadableStream<Uint8Array>(
 			{
 				async pull(controller) {
-					const page = await exportPage(db, tenantId, id, after, LIMITS.exportPage);
+					const page = await exportPage(db, tenantId, id, after, TUNING.exportPage);
 					if (page.length > 0) {
 						controller.enqueue(encoder.encode(page.map((m) => `${JSON.stringify(m)}\n`).join("")));
 						after = page.at(-1)?.seq ?? after;
 					}
-					if (page.length < LIMITS.exportPage) controller.close();
+					if (page.length < TUNING.exportPage) controller.close();
 				},
 			},
 			// One page in flight at a time: a slow reader holds D1 back instead of filling memory.

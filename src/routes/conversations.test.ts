@@ -1,7 +1,7 @@
 import { nanoid } from "nanoid";
 import { describe, expect, it } from "vitest";
 import { createTenant, createUnlimitedTenant, expectError, json, User } from "../../test/helpers";
-import type { Conversation, Message } from "../protocol";
+import type { ConversationView, Message } from "../protocol";
 
 const members = (n: number) => Array.from({ length: n }, (_, i) => `member_${i}`);
 
@@ -10,11 +10,11 @@ describe("conversations", () => {
 		const tenant = await createTenant();
 		const alice = await User.create(tenant, "alice");
 		const bob = await User.create(tenant, "bob");
-		const first = await json<{ conversation: Conversation }>(
+		const first = await json<{ conversation: ConversationView }>(
 			await alice.call("/v1/conversations", { body: { type: "direct", memberIds: ["bob"] } }),
 			201,
 		);
-		const again = await json<{ conversation: Conversation }>(
+		const again = await json<{ conversation: ConversationView }>(
 			await bob.call("/v1/conversations", { body: { type: "direct", memberIds: ["alice"] } }),
 			200,
 		);
@@ -46,7 +46,7 @@ describe("conversations", () => {
 			["bob", "member"],
 			["carol", "member"],
 		]);
-		const seen = await json<{ conversation: Conversation }>(
+		const seen = await json<{ conversation: ConversationView }>(
 			await alice.call(`/v1/conversations/${group.id}`),
 			200,
 		);
@@ -79,7 +79,7 @@ describe("conversations", () => {
 			400,
 			"too_many_members",
 		);
-		const after = await json<{ conversation: Conversation }>(
+		const after = await json<{ conversation: ConversationView }>(
 			await alice.call(`/v1/conversations/${group.id}`),
 			200,
 		);
@@ -91,7 +91,7 @@ describe("conversations", () => {
 		const alice = await User.create(tenant, "alice");
 		const bob = await User.create(tenant, "bob");
 		const group = await alice.createGroup(["bob"]);
-		const added = await json<{ conversation: Conversation }>(
+		const added = await json<{ conversation: ConversationView }>(
 			await alice.call(`/v1/conversations/${group.id}/members`, { body: { userIds: ["carol", "dave"] } }),
 			200,
 		);
@@ -122,7 +122,7 @@ describe("conversations", () => {
 			await alice.call(`/v1/conversations/${group.id}/members/nobody`, { method: "DELETE" }),
 			404,
 		);
-		const left = await json<{ conversation: Conversation }>(
+		const left = await json<{ conversation: ConversationView }>(
 			await alice.call(`/v1/conversations/${group.id}`),
 			200,
 		);
@@ -137,7 +137,7 @@ describe("conversations", () => {
 		expect(
 			(await alice.call(`/v1/conversations/${group.id}/members/alice`, { method: "DELETE" })).status,
 		).toBe(204);
-		const after = await json<{ conversation: Conversation }>(
+		const after = await json<{ conversation: ConversationView }>(
 			await bob.call(`/v1/conversations/${group.id}`),
 			200,
 		);
@@ -147,7 +147,7 @@ describe("conversations", () => {
 	it("refuses member changes on a direct conversation", async () => {
 		const tenant = await createTenant();
 		const alice = await User.create(tenant, "alice");
-		const direct = await json<{ conversation: Conversation }>(
+		const direct = await json<{ conversation: ConversationView }>(
 			await alice.call("/v1/conversations", { body: { type: "direct", memberIds: ["bob"] } }),
 			201,
 		);
@@ -201,11 +201,11 @@ describe("conversations", () => {
 			"conversation_not_found",
 		);
 		// The same pair in two tenants: the same id, two separate conversations.
-		const directA = await json<{ conversation: Conversation }>(
+		const directA = await json<{ conversation: ConversationView }>(
 			await aliceA.call("/v1/conversations", { body: { type: "direct", memberIds: ["bob"] } }),
 			201,
 		);
-		const directB = await json<{ conversation: Conversation }>(
+		const directB = await json<{ conversation: ConversationView }>(
 			await aliceB.call("/v1/conversations", { body: { type: "direct", memberIds: ["bob"] } }),
 			201,
 		);
@@ -381,7 +381,7 @@ describe("read marks over HTTP", () => {
 		await expectError(await read(4), 400, "invalid_seq");
 		await expectError(await read(-1), 400, "bad_request");
 		await expectError(await read("2"), 400, "bad_request");
-		const view = await json<{ conversation: Conversation }>(
+		const view = await json<{ conversation: ConversationView }>(
 			await bob.call(`/v1/conversations/${group.id}`),
 			200,
 		);

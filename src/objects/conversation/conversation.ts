@@ -2,8 +2,10 @@
  * One Durable Object per (tenant, conversation): the single writer of its members and messages, and
  * the home of the hibernatable sockets of members who have the conversation open.
  */
+
 import { DurableObject } from "cloudflare:workers";
-import { AppError, guard, guardAsync } from "../../errors";
+import { TUNING } from "../../config";
+import { AppError, guard, guardAsync, refuseUpgrade } from "../../errors";
 import { mediaKey } from "../../media/keys";
 import {
 	DEFAULT_TENANT_SETTINGS,
@@ -16,7 +18,7 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
-import { refuseUpgrade } from "../../upgrade";
+
 import { inboxStub } from "../names";
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import { findMedia, forgetMedia, type MediaRecord, markUnattached, registerMedia } from "./attachments";
@@ -231,10 +233,10 @@ export class Conversation extends DurableObject<Env> {
 			const meta = this.store.meta;
 			if (!meta) throw new AppError("conversation_not_found", "No such conversation");
 			const now = Date.now();
-			const ids = markUnattached(this.ctx.storage.sql, now - olderThanMs, LIMITS.mediaCollectBatch, now);
+			const ids = markUnattached(this.ctx.storage.sql, now - olderThanMs, TUNING.mediaCollectBatch, now);
 			if (ids.length > 0) await this.env.MEDIA.delete(ids.map((id) => mediaKey(meta.tenantId, id)));
 			forgetMedia(this.ctx.storage.sql, ids);
-			return { deleted: ids, more: ids.length === LIMITS.mediaCollectBatch };
+			return { deleted: ids, more: ids.length === TUNING.mediaCollectBatch };
 		});
 	}
 

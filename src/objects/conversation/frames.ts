@@ -1,8 +1,8 @@
 /** What the Conversation object does with each frame a client sends on its socket. */
-import { AppError } from "../../errors";
+import { AppError, errorFrame } from "../../errors";
 import { ClientFrame, LIMITS } from "../../protocol";
 import { assertNever } from "../../util";
-import { errorFrame, parseClientFrame } from "../frame-parser";
+import { parseClientFrame } from "../frame-parser";
 import type { Conversation } from "./conversation";
 import { markRead } from "./read";
 import { sendMessage } from "./send";
@@ -18,16 +18,13 @@ export function handleFrame(
 	try {
 		frame = parseClientFrame(data, ClientFrame);
 	} catch (error) {
-		sendFrame(ws, errorFrame(error, { clientId: clientIdOf(data) }));
+		sendFrame(ws, errorFrame(error, clientIdOf(data)));
 		return;
 	}
 	try {
 		dispatch(room, ws, userId, frame);
 	} catch (error) {
-		sendFrame(
-			ws,
-			errorFrame(error, { clientId: frame.type === "message.send" ? frame.clientId : undefined }),
-		);
+		sendFrame(ws, errorFrame(error, frame.type === "message.send" ? frame.clientId : undefined));
 	}
 }
 

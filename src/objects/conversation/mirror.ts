@@ -13,9 +13,10 @@
  * into one write is what we want, and the set written is always the current one.
  */
 
+import { TUNING } from "../../config";
 import { type MirrorBatch, type MirrorMessage, writeMirrorBatch } from "../../db/mirror";
 import { MESSAGE_COLUMNS, type MessageRow } from "../../message-row";
-import { LIMITS, type MirrorStatus } from "../../protocol";
+import type { MirrorStatus } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
 import type { WorkQueue } from "../work-queue";
 import type { ConversationStore } from "./store";
@@ -79,7 +80,7 @@ export class Mirror {
 			.exec<MessageRow>(
 				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
 				state.seq,
-				LIMITS.mirrorBatch,
+				TUNING.mirrorBatch,
 			)
 			.toArray();
 		const membersDirty = state.meta_version > state.meta_mirrored;

@@ -4,7 +4,7 @@
  * rebuilt from SQLite whenever the object starts, after hibernation or eviction.
  */
 import { MESSAGE_COLUMNS, type MessageRow, rowToMessage } from "../../message-row";
-import type { Attachment, Conversation, Member, Message, Role } from "../../protocol";
+import type { Attachment, ConversationView, Member, Message, Role } from "../../protocol";
 
 export interface ConversationMeta {
 	tenantId: string;
@@ -199,7 +199,7 @@ export class ConversationStore {
 		return rowToMessage(row, this.meta?.conversationId ?? "");
 	}
 
-	view(): Conversation {
+	view(): ConversationView {
 		const meta = this.meta as ConversationMeta;
 		const members: Member[] = [...this.members.values()]
 			.sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1))

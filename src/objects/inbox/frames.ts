@@ -1,6 +1,7 @@
+import { errorFrame } from "../../errors";
 import { InboxClientFrame } from "../../protocol";
 import { assertNever } from "../../util";
-import { errorFrame, parseClientFrame } from "../frame-parser";
+import { parseClientFrame } from "../frame-parser";
 import type { Inbox } from "./inbox";
 import { sendFrame } from "./sockets";
 

@@ -11,8 +11,8 @@ import {
 	User,
 } from "../../../test/helpers";
 import { ack, connectInbox, conversationsOf, drainOutbox, drainReceipts, inboxOf } from "../../../test/inbox";
-import type { Conversation, ConversationSummary, InboxEntry, Message } from "../../protocol";
-import { INBOX_LIMITS } from "../../protocol";
+import { TUNING } from "../../config";
+import type { ConversationSummary, ConversationView, InboxEntry, Message } from "../../protocol";
 import type { Conversation as Room } from "../conversation/conversation";
 import { conversationStub, inboxStub } from "../names";
 import type { Inbox } from "./inbox";
@@ -268,10 +268,10 @@ describe("the conversation list", () => {
 		const tenant = await createUnlimitedTenant();
 		const alice = await User.create(tenant);
 		const bob = await User.create(tenant);
-		const groups: Conversation[] = [];
+		const groups: ConversationView[] = [];
 		for (let i = 0; i < 3; i++) groups.push(await alice.createGroup([bob.id], `g${i}`));
 		for (const group of groups) await alice.send(group.id, "hello");
-		await alice.send((groups[0] as Conversation).id, "again");
+		await alice.send((groups[0] as ConversationView).id, "again");
 		for (const group of groups) await drainOutbox(tenant, group.id);
 
 		const first = await conversationsOf(bob, "?limit=2");
@@ -407,7 +407,7 @@ describe("delivery receipts", () => {
 			userId: bob.id,
 			seq: 2,
 		});
-		const { conversation } = await json<{ conversation: Conversation }>(
+		const { conversation } = await json<{ conversation: ConversationView }>(
 			await owner.call(`/v1/conversations/${group.id}`),
 			200,
 		);
@@ -433,7 +433,7 @@ describe("retention", () => {
 		await runInDurableObject(inbox, (object: Inbox, state) => {
 			state.storage.sql.exec(
 				"UPDATE entries SET created_at = created_at - ? WHERE cursor <= ?",
-				INBOX_LIMITS.retentionMs + 1,
+				TUNING.inboxRetentionMs + 1,
 				second,
 			);
 			object.scheduleRetention();
@@ -446,6 +446,6 @@ describe("retention", () => {
 		expect(next).toBe(
 			(await runInDurableObject(inbox, (object: Inbox) => object.store.nextExpiry())) as number,
 		);
-		expect(next).toBeGreaterThan(Date.now() + INBOX_LIMITS.retentionMs - 60_000);
+		expect(next).toBeGreaterThan(Date.now() + TUNING.inboxRetentionMs - 60_000);
 	});
 });

@@ -2,8 +2,10 @@
  * One Durable Object per (tenant, user): the user's undelivered entries, their conversation list
  * (with unread counts), and the hibernatable sockets of their devices.
  */
+
 import { DurableObject } from "cloudflare:workers";
-import { AppError, guard } from "../../errors";
+import { TUNING } from "../../config";
+import { AppError, guard, refuseUpgrade } from "../../errors";
 import {
 	type ConversationListQuery,
 	INBOX_LIMITS,
@@ -14,7 +16,7 @@ import {
 	PROTOCOL_VERSION,
 } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
-import { refuseUpgrade } from "../../upgrade";
+
 import { type WorkHandler, WorkQueue } from "../work-queue";
 import type { InboxBatch, InboxOwner } from "./batch";
 import { handleInboxFrame } from "./frames";
@@ -122,7 +124,7 @@ export class Inbox extends DurableObject<Env> {
 		return {
 			receipts: () => sendReceipts(this.store, this.env),
 			retention: async () => {
-				this.store.expireEntries(Date.now() - INBOX_LIMITS.retentionMs);
+				this.store.expireEntries(Date.now() - TUNING.inboxRetentionMs);
 				return false;
 			},
 		};

@@ -1,5 +1,6 @@
 /** The Inbox object's state in SQLite: undelivered entries, the conversation index, pending receipts. */
-import { type ConversationSummary, INBOX_LIMITS, type InboxEntry, type Message } from "../../protocol";
+import { TUNING } from "../../config";
+import type { ConversationSummary, InboxEntry, Message } from "../../protocol";
 import type { InboxBatch, InboxOwner } from "./batch";
 
 export interface Applied {
@@ -162,7 +163,7 @@ export class InboxStore {
 	/** When the oldest unacked entry expires, or null when there is none. */
 	nextExpiry(): number | null {
 		const oldest = this.sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM entries").one().at;
-		return oldest === null ? null : oldest + INBOX_LIMITS.retentionMs;
+		return oldest === null ? null : oldest + TUNING.inboxRetentionMs;
 	}
 
 	/** The conversation list by latest activity; the cursor is `<updatedAt>.<conversationId>` of the last row. */

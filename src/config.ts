@@ -1,0 +1,18 @@
+/**
+ * Server-side tuning: batch sizes, retention, clean-up. Not part of the contract (src/protocol.ts),
+ * so a client never depends on them; docs/api.md says which of them a user can observe.
+ */
+export const TUNING = {
+	/**
+	 * Messages written to D1 per mirror drain: one D1 batch of 8-row statements (100 bound parameters
+	 * each), 40 of them plus the conversation and members, under the 50 queries a Worker invocation may
+	 * make on the free plan.
+	 */
+	mirrorBatch: 320,
+	/** Rows per D1 query while an export streams. */
+	exportPage: 500,
+	/** Media deleted per clean-up call (one R2 delete takes at most 1000 keys). */
+	mediaCollectBatch: 500,
+	/** Unacked inbox entries older than this are dropped by the inbox's alarm (docs/api.md). */
+	inboxRetentionMs: 30 * 24 * 3600 * 1000,
+} as const;
