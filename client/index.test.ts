@@ -1,9 +1,23 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { conversationStub } from "../src/objects/names";
+import { ServerFrame } from "../src/protocol";
 import { createUnlimitedTenant, type TestTenant, User } from "../test/helpers";
 import { EdgechatClient, EdgechatError, type Message } from "./index";
+
+/** Every frame the server sends the client must match the protocol's schema; a mismatch fails the test. */
+const invalidFrames: string[] = [];
+function validateFrames(ws: WebSocket): void {
+	ws.addEventListener("message", (event) => {
+		const parsed = ServerFrame.safeParse(JSON.parse(String(event.data)));
+		if (!parsed.success) invalidFrames.push(`${String(event.data).slice(0, 200)}: ${parsed.error.message}`);
+	});
+}
+
+afterEach(() => {
+	expect(invalidFrames.splice(0)).toEqual([]);
+});
 
 /** A client wired to the Worker under test instead of the network. */
 function clientFor(user: User, tenant: TestTenant) {
@@ -23,6 +37,7 @@ function clientFor(user: User, tenant: TestTenant) {
 			);
 			if (!response.webSocket) throw new Error(`upgrade refused: ${response.status}`);
 			response.webSocket.accept();
+			validateFrames(response.webSocket);
 			return response.webSocket;
 		},
 	});

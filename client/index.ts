@@ -4,7 +4,14 @@
  * and a session delivers every message to the app exactly once and in seq order, across reconnects,
  * deploys and gaps, resuming by seq and paging over HTTP when a replay is truncated.
  */
-import type { ConversationView, ErrorBody, Message, ServerFrame } from "../src/protocol";
+import {
+	CLOSE_NORMAL,
+	type ConversationView,
+	ERRORS,
+	type ErrorBody,
+	type Message,
+	type ServerFrame,
+} from "../src/protocol";
 
 export type { ConversationView, Message, ServerFrame };
 
@@ -209,7 +216,7 @@ export class ConversationSession {
 		this.#closed = true;
 		this.failPending(new EdgechatError("closed", "The session is closed", 0));
 		this.stopPing();
-		this.#ws?.close(1000, "closed by the client");
+		this.#ws?.close(CLOSE_NORMAL, "closed by the client");
 		this.handlers.onState?.("closed");
 	}
 
@@ -233,7 +240,7 @@ export class ConversationSession {
 			const query = new URLSearchParams({ token, after: String(this.lastSeq) });
 			const ws = await this.options.openSocket(`${base}/v1/conversations/${this.conversationId}/ws?${query}`);
 			if (this.#closed) {
-				ws.close(1000, "closed by the client");
+				ws.close(CLOSE_NORMAL, "closed by the client");
 				return;
 			}
 			this.#ws = ws;
@@ -249,7 +256,7 @@ export class ConversationSession {
 		this.stopPing();
 		this.#ws = null;
 		if (this.#closed) return;
-		if (code === 4401 && !this.client.canRefreshToken) {
+		if (code === ERRORS.unauthorized.close && !this.client.canRefreshToken) {
 			// The token expired and there is no way to get another: reconnecting could only fail.
 			this.#closed = true;
 			this.#ended = new EdgechatError("unauthorized", "The token expired", 401);
@@ -257,7 +264,7 @@ export class ConversationSession {
 			this.handlers.onState?.("unauthorized");
 			return;
 		}
-		if (code === 4403 || code === 4404) {
+		if (code === ERRORS.removed_from_conversation.close || code === ERRORS.conversation_not_found.close) {
 			this.#closed = true;
 			this.#ended = new EdgechatError("removed_from_conversation", "Removed from the conversation", 403);
 			this.failPending(this.#ended);

@@ -1,14 +1,23 @@
 import { describe, expect, it } from "vitest";
 import {
 	AppError,
+	closeSocket,
 	ERRORS,
 	type ErrorCode,
+	errorBody,
+	errorFrame,
+	errorPayload,
+	fromPayload,
 	fromRpcFailure,
 	guard,
 	guardAsync,
 	isRpcFailure,
+	refuseUpgrade,
 	rpc,
+	toAppError,
+	toRpcFailure,
 } from "./errors";
+import { ErrorBody, InboxServerFrame, ServerFrame } from "./protocol";
 
 describe("the error-code table", () => {
 	it("maps every code to a 4xx/5xx status and a close code the WebSocket spec allows", () => {
@@ -71,5 +80,59 @@ describe("the error-code table", () => {
 		expect(fromRpcFailure({ edgechatError: { code: "nonsense" as never, message: "x" } }).code).toBe(
 			"internal",
 		);
+	});
+});
+
+describe("the one error payload", () => {
+	const refusal = new AppError("rate_limited", "Too many messages; slow down", 2);
+	const payload = { code: "rate_limited", message: "Too many messages; slow down", retryAfter: 2 };
+
+	it("is what the HTTP body, the error frame, the upgrade refusal and the RPC refusal carry", async () => {
+		expect(errorPayload(refusal)).toEqual(payload);
+		expect(ErrorBody.parse(errorBody(refusal, "req_1"))).toEqual({
+			error: { code: "rate_limited", message: payload.message, requestId: "req_1" },
+		});
+		const frame = errorFrame(refusal, "client-1");
+		expect(ServerFrame.parse(frame)).toEqual({ type: "error", ...payload, clientId: "client-1" });
+		expect(InboxServerFrame.parse(errorFrame(refusal))).toEqual({ type: "error", ...payload });
+		const upgrade = refuseUpgrade(refusal);
+		expect(upgrade.status).toBe(429);
+		expect(await upgrade.json()).toEqual(payload);
+		expect(structuredClone(toRpcFailure(refusal))).toEqual({ edgechatError: payload });
+	});
+
+	it("is rebuilt into the same AppError on the other side of a boundary", () => {
+		expect(fromPayload(payload)).toMatchObject({
+			code: "rate_limited",
+			message: payload.message,
+			retryAfter: 2,
+		});
+		expect(fromPayload({ code: "no_such_code", message: "x" })).toMatchObject({ code: "internal" });
+		expect(fromPayload({})).toMatchObject({ code: "internal", message: "Internal error" });
+	});
+
+	it("tells a bug as internal, without its message", () => {
+		expect(errorFrame(new TypeError("secret SQL detail"))).toEqual({
+			type: "error",
+			code: "internal",
+			message: "Internal error",
+		});
+		expect(toAppError(new Error("secret"), "test")).toMatchObject({
+			code: "internal",
+			message: "Internal error",
+		});
+	});
+
+	it("closes sockets with the table's close code", () => {
+		const closed: [number, string][] = [];
+		const ws = {
+			close: (code: number, reason: string) => closed.push([code, reason]),
+		} as unknown as WebSocket;
+		closeSocket(ws, "removed_from_conversation", "removed");
+		closeSocket(ws, "unauthorized", "token expired");
+		expect(closed).toEqual([
+			[ERRORS.removed_from_conversation.close, "removed"],
+			[ERRORS.unauthorized.close, "token expired"],
+		]);
 	});
 });

@@ -2,7 +2,14 @@
 import { exports } from "cloudflare:workers";
 import { nanoid } from "nanoid";
 import { expect } from "vitest";
-import type { ConversationView, ErrorBody, Message } from "../src/protocol";
+import { z } from "zod";
+import {
+	type ConversationView,
+	type ErrorBody,
+	InboxServerFrame,
+	type Message,
+	ServerFrame,
+} from "../src/protocol";
 
 export const ADMIN_KEY = "test_admin_key";
 
@@ -167,7 +174,11 @@ export class User {
 	}
 }
 
+/** Any frame the harness queued: a server frame of either socket, loosely typed for tests to pick apart. */
 export type Frame = { type: string; [key: string]: unknown };
+
+/** Every frame a test socket receives must match one of the protocol's server frame schemas. */
+const AnyServerFrame = z.union([ServerFrame, InboxServerFrame]);
 
 /** A WebSocket client that queues every frame, so a test can await the next one of a kind. */
 export class Socket {
@@ -177,9 +188,15 @@ export class Socket {
 	/** How many batch frames arrived (`messages.created`, `deliveries.updated`: expanded one by one). */
 	batches = 0;
 
+	/** Frames that did not match the protocol: `next()` fails the test with them. */
+	readonly invalid: string[] = [];
+
 	private constructor(readonly ws: WebSocket) {
 		ws.addEventListener("message", (event) => {
 			const frame = JSON.parse(event.data as string) as Frame;
+			const checked = AnyServerFrame.safeParse(frame);
+			if (!checked.success)
+				this.invalid.push(`${String(event.data).slice(0, 300)} — ${checked.error.message}`);
 			if (frame.type === "messages.created") {
 				// A batch is the same messages in the same order: tests read them one by one.
 				this.batches++;
@@ -222,6 +239,7 @@ export class Socket {
 	async next<T extends Frame = Frame>(type?: string, timeoutMs = 5000): Promise<T> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
+			if (this.invalid.length > 0) throw new Error(`frames outside the protocol: ${this.invalid.join("\n")}`);
 			const index = this.frames.findIndex((f) => type === undefined || f.type === type);
 			if (index >= 0) return this.frames.splice(index, 1)[0] as T;
 			if (this.closeEvent)
@@ -246,7 +264,10 @@ export class Socket {
 	async messages(count: number, timeoutMs = 10_000): Promise<Message[]> {
 		const out: Message[] = [];
 		while (out.length < count)
-			out.push((await this.next<Frame & { message: Message }>("message.created", timeoutMs)).message);
+			out.push(
+				(await this.next<Extract<ServerFrame, { type: "message.created" }>>("message.created", timeoutMs))
+					.message,
+			);
 		return out;
 	}
 

@@ -1,12 +1,12 @@
 /** Test harness for offline delivery: inboxes, conversation lists and forcing the outboxes to drain. */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Conversation } from "../src/objects/conversation/conversation";
 import { INBOX_WORK } from "../src/objects/conversation/deliver";
-import type { Inbox } from "../src/objects/inbox/inbox";
+import { RECEIPTS_WORK } from "../src/objects/inbox/receipts";
 import { conversationStub, inboxStub } from "../src/objects/names";
 import type { ConversationSummary, InboxEntry } from "../src/protocol";
 import { json, Socket, type TestTenant, type User } from "./helpers";
+import { makeDue } from "./work";
 
 type WorkStub = ReturnType<typeof conversationStub> | ReturnType<typeof inboxStub>;
 
@@ -17,12 +17,7 @@ type WorkStub = ReturnType<typeof conversationStub> | ReturnType<typeof inboxStu
  */
 async function drainWork(stub: WorkStub, kind: string): Promise<void> {
 	for (let round = 0; round < 200; round++) {
-		const due = await runInDurableObject(stub as DurableObjectStub, (object: Conversation | Inbox) => {
-			const at = object.work.dueAt(kind);
-			if ("outbox" in object) object.outbox.retryAllNow();
-			if (at !== null) object.work.schedule(kind);
-			return at;
-		});
+		const due = await makeDue(stub as DurableObjectStub, kind);
 		if (due === null) return;
 		if (!(await runDurableObjectAlarm(stub))) {
 			// The runtime is running the alarm right now: let it finish before looking again.
@@ -39,7 +34,7 @@ export function drainOutbox(tenant: TestTenant, conversationId: string): Promise
 
 /** Sends the delivered receipts the user's inbox owes the conversations. */
 export function drainReceipts(user: User): Promise<void> {
-	return drainWork(inboxStub(env, user.tenant.id, user.id), "receipts");
+	return drainWork(inboxStub(env, user.tenant.id, user.id), RECEIPTS_WORK);
 }
 
 export async function inboxOf(

@@ -1,12 +1,12 @@
 /** Harness for the mirror tests: drive a conversation's alarm until D1 has caught up, and read D1. */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { rpc } from "../src/errors";
-import type { Conversation } from "../src/objects/conversation/conversation";
 import { MIRROR_WORK } from "../src/objects/conversation/mirror";
 import { conversationStub } from "../src/objects/names";
 import type { MirrorStatus } from "../src/protocol";
 import { json, type TestTenant, type User } from "./helpers";
+import { scheduleNow } from "./work";
 
 export function stubOf(tenant: TestTenant, conversationId: string) {
 	return conversationStub(env, tenant.id, conversationId);
@@ -19,7 +19,7 @@ export function mirrorStatus(tenant: TestTenant, conversationId: string): Promis
 /** Makes the mirror work due now (as time passing would) and runs the alarm once. */
 export async function runMirrorOnce(tenant: TestTenant, conversationId: string): Promise<void> {
 	const stub = stubOf(tenant, conversationId);
-	await runInDurableObject(stub, (object: Conversation) => object.work.schedule(MIRROR_WORK));
+	await scheduleNow(stub, MIRROR_WORK);
 	await runDurableObjectAlarm(stub);
 }
 

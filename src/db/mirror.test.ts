@@ -10,6 +10,7 @@ import {
 	sendMany,
 	setMirrorFault,
 } from "../../test/mirror";
+import type { MessageRow } from "../message-row";
 import type { MirrorStatus } from "../protocol";
 import { chunkRows, MAX_BOUND_PARAMETERS, mirrorStatements } from "./mirror";
 
@@ -164,17 +165,17 @@ describe("mirror statements", () => {
 	it("bind at most 100 parameters each, whatever the batch and member count", () => {
 		expect(chunkRows(range(1, 17), 12).map((c) => c.length)).toEqual([8, 8, 1]);
 		expect(chunkRows(range(1, 100), 5).map((c) => c.length)).toEqual([20, 20, 20, 20, 20]);
-		const message = (seq: number) => ({
+		const message = (seq: number): MessageRow => ({
 			seq,
 			id: `m${seq}`,
-			senderId: "a",
-			clientId: `c${seq}`,
+			sender_id: "a",
+			client_id: `c${seq}`,
 			text: "x",
 			attachments: "[]",
-			replyTo: null,
-			createdAt: 1,
-			editedAt: null,
-			deletedAt: null,
+			reply_to: null,
+			created_at: 1,
+			edited_at: null,
+			deleted_at: null,
 		});
 		// The number of `?` in each statement is what D1 counts.
 		const counted: string[] = [];

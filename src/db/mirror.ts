@@ -7,26 +7,14 @@
  */
 
 import { AppError } from "../errors";
-import { type MessageRow, rowToMessage } from "../message-row";
+import { MESSAGE_COLUMN_NAMES, type MessageRow, rowToMessage, rowValues } from "../message-row";
 import type { Message, Role, SearchQuery } from "../protocol";
 
 /** D1 (like DO SQLite) refuses statements with more than 100 bound parameters. */
 export const MAX_BOUND_PARAMETERS = 100;
 
-const MESSAGE_COLUMNS = [
-	"tenant_id",
-	"conversation_id",
-	"seq",
-	"id",
-	"sender_id",
-	"client_id",
-	"text",
-	"attachments",
-	"reply_to",
-	"created_at",
-	"edited_at",
-	"deleted_at",
-] as const;
+/** The mirror's message columns: the conversation's own (src/message-row.ts), keyed by tenant and conversation. */
+const MESSAGE_COLUMNS = ["tenant_id", "conversation_id", ...MESSAGE_COLUMN_NAMES] as const;
 const MEMBER_COLUMNS = ["tenant_id", "conversation_id", "user_id", "role", "joined_at"] as const;
 
 export interface MirrorConversation {
@@ -44,26 +32,13 @@ export interface MirrorMember {
 	joinedAt: number;
 }
 
-export interface MirrorMessage {
-	seq: number;
-	id: string;
-	senderId: string;
-	clientId: string;
-	text: string | null;
-	/** JSON of Attachment[], as stored by the Conversation object. */
-	attachments: string;
-	replyTo: number | null;
-	createdAt: number;
-	editedAt: number | null;
-	deletedAt: number | null;
-}
-
 export interface MirrorBatch {
 	tenantId: string;
 	conversation: MirrorConversation;
 	/** The complete member set, when it changed since the last drain; null to leave D1's as it is. */
 	members: MirrorMember[] | null;
-	messages: MirrorMessage[];
+	/** Rows as the conversation stores them. */
+	messages: MessageRow[];
 }
 
 /** Splits rows so that each statement binds at most MAX_BOUND_PARAMETERS values. */
@@ -122,22 +97,7 @@ export function mirrorStatements(db: D1Database, batch: MirrorBatch): D1Prepared
 					 VALUES ${placeholders(chunk.length, MESSAGE_COLUMNS.length)}
 					 ON CONFLICT (tenant_id, conversation_id, seq) DO NOTHING`,
 				)
-				.bind(
-					...chunk.flatMap((m) => [
-						tenantId,
-						c.conversationId,
-						m.seq,
-						m.id,
-						m.senderId,
-						m.clientId,
-						m.text,
-						m.attachments,
-						m.replyTo,
-						m.createdAt,
-						m.editedAt,
-						m.deletedAt,
-					]),
-				),
+				.bind(...chunk.flatMap((row) => [tenantId, c.conversationId, ...rowValues(row)])),
 		);
 	}
 	return statements;
@@ -151,8 +111,7 @@ export async function writeMirrorBatch(db: D1Database, batch: MirrorBatch): Prom
 
 type MirroredRow = MessageRow & { doc_id: number; conversation_id: string };
 
-const SELECT_MESSAGE =
-	"m.doc_id, m.conversation_id, m.seq, m.id, m.sender_id, m.client_id, m.text, m.attachments, m.reply_to, m.created_at, m.edited_at, m.deleted_at";
+const SELECT_MESSAGE = ["doc_id", "conversation_id", ...MESSAGE_COLUMN_NAMES].map((c) => `m.${c}`).join(", ");
 function toMessage(row: MirroredRow): Message {
 	return rowToMessage(row, row.conversation_id);
 }

@@ -2,12 +2,15 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { nanoid } from "nanoid";
 import { describe, expect, it } from "vitest";
-import { WorkQueue } from "./work-queue";
+import { WORK_QUEUE_SCHEMA, WorkQueue } from "./work-queue";
 
 /** Runs `fn` with a WorkQueue on the storage of a fresh Durable Object of its own. */
 function withQueue(fn: (queue: WorkQueue, storage: DurableObjectStorage) => Promise<void>) {
 	const stub = env.CONVERSATION.getByName(`t_workqueue:${nanoid()}`);
-	return runInDurableObject(stub, (_instance, state) => fn(new WorkQueue(state.storage), state.storage));
+	return runInDurableObject(stub, (_instance, state) => {
+		state.storage.sql.exec(WORK_QUEUE_SCHEMA);
+		return fn(new WorkQueue(state.storage), state.storage);
+	});
 }
 
 describe("WorkQueue", () => {

@@ -11,6 +11,13 @@
  * A handler that throws is retried with exponential backoff.
  */
 
+/**
+ * The queue's table, as a migration entry of each object that uses it. IF NOT EXISTS: objects created
+ * before it joined the migrations made the table themselves, with the same definition.
+ */
+export const WORK_QUEUE_SCHEMA =
+	"CREATE TABLE IF NOT EXISTS due_work (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);";
+
 export type WorkHandler = () => Promise<boolean | number>;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -27,11 +34,8 @@ export class WorkQueue {
 	/** The alarm time we know is set; null after a restart, when we do not know and set it again. */
 	#armedAt: number | null = null;
 
-	constructor(private readonly storage: DurableObjectStorage) {
-		storage.sql.exec(
-			"CREATE TABLE IF NOT EXISTS due_work (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
-		);
-	}
+	/** The table must exist: each object's migrations include WORK_QUEUE_SCHEMA. */
+	constructor(private readonly storage: DurableObjectStorage) {}
 
 	/** Makes `kind` due at `at` (or earlier if it already was). Synchronous apart from the alarm write. */
 	schedule(kind: string, at = Date.now()): void {

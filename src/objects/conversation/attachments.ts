@@ -4,9 +4,11 @@
  * an await between reading lastSeq and writing the message. Tenant and conversation are implicit: the
  * object is one (tenant, conversation), so a media id of another one is simply not in its table.
  */
+import { TUNING } from "../../config";
 import { AppError } from "../../errors";
-import { mediaUrl } from "../../media/keys";
+import { mediaKey, mediaUrl } from "../../media/keys";
 import type { Attachment } from "../../protocol";
+import type { Room } from "./room";
 
 export interface MediaRecord {
 	id: string;
@@ -124,4 +126,32 @@ export function markUnattached(sql: SqlStorage, cutoff: number, limit: number, n
 /** Forgets media whose bytes are gone from R2. */
 export function forgetMedia(sql: SqlStorage, ids: readonly string[]): void {
 	for (const id of ids) sql.exec("DELETE FROM media WHERE id = ? AND deleting_at IS NOT NULL", id);
+}
+
+/** Whether `userId` may download `mediaId`: it was uploaded here and they are a member. */
+export function authorizeDownload(room: Room, userId: string, mediaId: string): StoredMedia {
+	const media = room.store.meta ? findMedia(room.store.sql, mediaId) : null;
+	if (!media || media.deletingAt !== null) throw new AppError("not_found", "No such media");
+	if (!room.store.members.has(userId)) {
+		throw new AppError("forbidden", "Only members of the conversation can download its media");
+	}
+	return media;
+}
+
+/**
+ * Deletes media uploaded before `olderThanMs` ago that no message references: bytes from R2, then
+ * the rows. Idempotent; a failed R2 delete leaves the rows marked, and the next call retries them.
+ */
+export async function collectUnattached(
+	room: Room,
+	bucket: R2Bucket,
+	olderThanMs: number,
+): Promise<{ deleted: string[]; more: boolean }> {
+	const meta = room.store.requireMeta();
+	const { sql } = room.store;
+	const now = Date.now();
+	const ids = markUnattached(sql, now - olderThanMs, TUNING.mediaCollectBatch, now);
+	if (ids.length > 0) await bucket.delete(ids.map((id) => mediaKey(meta.tenantId, id)));
+	forgetMedia(sql, ids);
+	return { deleted: ids, more: ids.length === TUNING.mediaCollectBatch };
 }

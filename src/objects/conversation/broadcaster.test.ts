@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../protocol";
 import { Broadcaster } from "./broadcaster";
+import { RoomSockets } from "./sockets";
 
 /** A stand-in for the object's state: sockets that record what they were sent. */
 function fakeRoom(sockets = 2) {
 	const sent: string[][] = Array.from({ length: sockets }, () => []);
 	const webSockets = sent.map((log) => ({ send: (data: string) => log.push(data) }) as unknown as WebSocket);
 	const ctx = { getWebSockets: () => webSockets } as unknown as DurableObjectState;
-	return { out: new Broadcaster(ctx), sent, frames: (i = 0) => (sent[i] ?? []).map((d) => JSON.parse(d)) };
+	return {
+		out: new Broadcaster(new RoomSockets(ctx)),
+		sent,
+		frames: (i = 0) => (sent[i] ?? []).map((d) => JSON.parse(d)),
+	};
 }
 
 const message = (seq: number, text = `m${seq}`): Message => ({

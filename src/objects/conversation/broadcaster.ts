@@ -14,7 +14,7 @@
  * clients resume by seq.
  */
 import type { Message, ServerFrame } from "../../protocol";
-import { broadcast } from "./sockets";
+import type { RoomSockets } from "./sockets";
 
 /** Keeps a batch frame well under the ~1 MiB that a hibernatable socket's frame may carry. */
 const MAX_BATCH_BYTES = 256 * 1024;
@@ -24,7 +24,7 @@ export class Broadcaster {
 	#pending: Message[] = [];
 	#pendingBytes = 0;
 
-	constructor(private readonly ctx: DurableObjectState) {}
+	constructor(private readonly sockets: RoomSockets) {}
 
 	messageCreated(message: Message): void {
 		if (this.#pending.length === 0) setTimeout(() => this.flush(), 0);
@@ -41,8 +41,7 @@ export class Broadcaster {
 		this.#pending = [];
 		this.#pendingBytes = 0;
 		const [only] = batch;
-		broadcast(
-			this.ctx,
+		this.sockets.broadcast(
 			batch.length === 1 && only
 				? { type: "message.created", message: only }
 				: { type: "messages.created", messages: batch },
@@ -52,6 +51,6 @@ export class Broadcaster {
 	/** Any other frame to every socket (but those `except` names), after the pending messages. */
 	broadcast(frame: ServerFrame, except?: (ws: WebSocket) => boolean): void {
 		this.flush();
-		broadcast(this.ctx, frame, except);
+		this.sockets.broadcast(frame, except);
 	}
 }

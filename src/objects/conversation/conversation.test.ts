@@ -6,15 +6,14 @@ import {
 	createTenant,
 	createUnlimitedTenant,
 	expectError,
-	type Frame,
 	json,
 	type Socket,
 	User,
 } from "../../../test/helpers";
-import { type Message, PING_FRAME, PONG_FRAME } from "../../protocol";
+import { type Message, PING_FRAME, PONG_FRAME, type ServerFrame } from "../../protocol";
 import { conversationStub } from "../names";
 
-type Ack = Frame & { clientId: string; seq: number; id: string; duplicate: boolean };
+type Ack = Extract<ServerFrame, { type: "message.ack" }>;
 
 async function room(memberIds: string[] = ["bob"]) {
 	const tenant = await createUnlimitedTenant();

@@ -9,9 +9,8 @@ import { rpc } from "../../errors";
 import type { ConversationSummary, Message, Role } from "../../protocol";
 import type { InboxBatch } from "../inbox/batch";
 import { backoffMs } from "../work-queue";
-import type { Conversation } from "./conversation";
 import type { SyncRow } from "./outbox";
-import { onlineUserIds } from "./sockets";
+import type { Room } from "./room";
 import type { ConversationStore } from "./store";
 
 export const INBOX_WORK = "inbox";
@@ -35,8 +34,8 @@ export const INDEX_COALESCE_MS = 1000;
  * In the synchronous block that stored the message: one outbox row naming the members with no open
  * socket on the conversation (the sender has the message already), then the drain is due.
  */
-export function queueDelivery(room: Conversation, message: Message): void {
-	const online = onlineUserIds(room.state);
+export function queueDelivery(room: Room, message: Message): void {
+	const online = room.sockets.online();
 	const offline: string[] = [];
 	for (const userId of room.store.members.keys()) {
 		if (userId !== message.senderId && !online.has(userId)) offline.push(userId);
@@ -49,7 +48,7 @@ export function queueDelivery(room: Conversation, message: Message): void {
 }
 
 /** The users' rows of the conversation list changed (created, added, read): their inboxes are owed it. */
-export function queueIndexUpdate(room: Conversation, userIds: Iterable<string>): void {
+export function queueIndexUpdate(room: Room, userIds: Iterable<string>): void {
 	const ids = [...userIds];
 	if (ids.length === 0) return;
 	room.outbox.touch(ids, room.store.lastSeq);
@@ -61,7 +60,7 @@ export function roleSnapshot(store: ConversationStore): Map<string, Role> {
 }
 
 /** A member left or was removed; whoever inherited a role by it has a new row too. */
-export function queueRemoval(room: Conversation, userId: string, rolesBefore: Map<string, Role>): void {
+export function queueRemoval(room: Room, userId: string, rolesBefore: Map<string, Role>): void {
 	room.outbox.removed(userId, room.store.lastSeq);
 	const changed = [...room.store.members.values()]
 		.filter((member) => rolesBefore.get(member.userId) !== member.role)
@@ -83,13 +82,13 @@ interface Plan {
 }
 
 /** What the WorkQueue is told after a drain: nothing owed, owed now, or owed at a member's retry time. */
-function nextDrain(room: Conversation): boolean | number {
+function nextDrain(room: Room): boolean | number {
 	const at = room.outbox.nextDue(room.store.lastSeq);
 	if (at === null) return false;
 	return at <= Date.now() ? true : at;
 }
 
-export async function drainInboxes(room: Conversation): Promise<boolean | number> {
+export async function drainInboxes(room: Room): Promise<boolean | number> {
 	const { store, outbox } = room;
 	const meta = store.meta;
 	if (!meta) return false;
@@ -200,19 +199,15 @@ function summarize(
 }
 
 /** Moves the member's delivered watermark forward (never back) and tells the room when it moved. */
-export function markDelivered(room: Conversation, userId: string, seq: number): void {
+export function markDelivered(room: Room, userId: string, seq: number): void {
 	const moved = advanceDelivered(room, userId, seq);
 	if (moved) room.out.broadcast({ type: "delivered.updated", ...moved });
 }
 
 /** Moves the watermark without telling anyone; answers the move, if there was one. */
-function advanceDelivered(
-	room: Conversation,
-	userId: string,
-	seq: number,
-): { userId: string; seq: number } | null {
+function advanceDelivered(room: Room, userId: string, seq: number): { userId: string; seq: number } | null {
 	const capped = Math.min(seq, room.store.lastSeq);
-	return room.store.advanceDelivered(userId, capped) ? { userId, seq: capped } : null;
+	return room.store.advance("delivered", userId, capped) ? { userId, seq: capped } : null;
 }
 
 /**
@@ -220,7 +215,7 @@ function advanceDelivered(
  * moves 99 watermarks a drain, and one `deliveries.updated` frame per socket carries them all where
  * 99 `delivered.updated` frames each would cost the room a burst of ~10,000 sends.
  */
-function announceDeliveries(room: Conversation, moves: { userId: string; seq: number }[]): void {
+function announceDeliveries(room: Room, moves: { userId: string; seq: number }[]): void {
 	const [only] = moves;
 	if (moves.length === 1 && only) room.out.broadcast({ type: "delivered.updated", ...only });
 	else if (moves.length > 1) room.out.broadcast({ type: "deliveries.updated", deliveries: moves });

@@ -1,19 +1,20 @@
-/** What the Conversation object does with each frame a client sends on its socket. */
-import { AppError, errorFrame } from "../../errors";
+/**
+ * What the Conversation object does with each frame a client sends on its socket: parse, then call
+ * the same command the HTTP route calls (send.ts, read.ts, typing.ts, replay.ts). A refusal becomes an
+ * `error` frame and the socket stays open.
+ */
+import { errorFrame } from "../../errors";
 import { ClientFrame, LIMITS } from "../../protocol";
 import { assertNever } from "../../util";
 import { parseClientFrame } from "../frame-parser";
-import type { Conversation } from "./conversation";
 import { markRead } from "./read";
+import { replay } from "./replay";
+import type { Room } from "./room";
 import { sendMessage } from "./send";
-import { openSocketsOf, safeSend, sendFrame, userTag } from "./sockets";
+import { sendFrame } from "./sockets";
+import { setTyping } from "./typing";
 
-export function handleFrame(
-	room: Conversation,
-	ws: WebSocket,
-	userId: string,
-	data: string | ArrayBuffer,
-): void {
+export function handleFrame(room: Room, ws: WebSocket, userId: string, data: string | ArrayBuffer): void {
 	let frame: ClientFrame;
 	try {
 		frame = parseClientFrame(data, ClientFrame);
@@ -28,7 +29,7 @@ export function handleFrame(
 	}
 }
 
-function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: ClientFrame): void {
+function dispatch(room: Room, ws: WebSocket, userId: string, frame: ClientFrame): void {
 	switch (frame.type) {
 		case "ping":
 			// The runtime answers the exact text {"type":"ping"} itself; this covers other spellings.
@@ -36,14 +37,13 @@ function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: Clie
 			return;
 		case "message.send": {
 			const { type: _type, ...body } = frame;
-			const result = sendMessage(room.store, room.limiter, room.settings, userId, body);
-			if (!result.duplicate) room.onMessageCreated(result.message);
+			const { message, duplicate } = sendMessage(room, userId, body);
 			sendFrame(ws, {
 				type: "message.ack",
 				clientId: frame.clientId,
-				seq: result.message.seq,
-				id: result.message.id,
-				duplicate: result.duplicate,
+				seq: message.seq,
+				id: message.id,
+				duplicate,
 			});
 			return;
 		}
@@ -51,44 +51,14 @@ function dispatch(room: Conversation, ws: WebSocket, userId: string, frame: Clie
 			markRead(room, userId, frame.seq);
 			return;
 		case "typing.start":
-		case "typing.stop": {
-			const wait = room.limiter.take(`typing:${userId}`, room.settings.typingRate);
-			if (wait > 0) throw new AppError("rate_limited", "Too many typing frames", wait);
-			const sender = userTag(userId);
-			const typing = { type: "typing", userId, active: frame.type === "typing.start" } as const;
-			room.out.broadcast(typing, (other) => room.state.getTags(other).includes(sender));
+		case "typing.stop":
+			setTyping(room, userId, frame.type === "typing.start");
 			return;
-		}
 		case "sync":
 			replay(room, ws, frame.after);
 			return;
 		default:
 			assertNever(frame);
-	}
-}
-
-/** Sends every message after `after`, in order, up to the replay cap, then says where it stopped. */
-export function replay(room: Conversation, ws: WebSocket, after: number): void {
-	room.out.flush(); // what is pending would otherwise reach this socket twice
-	const messages = room.store.messagesAfter(after, LIMITS.replayMessages);
-	for (const message of messages) safeSend(ws, JSON.stringify({ type: "message.created", message }));
-	const lastSentSeq = messages.at(-1)?.seq ?? after;
-	if (lastSentSeq < room.store.lastSeq) {
-		sendFrame(ws, { type: "replay.truncated", lastSentSeq, lastSeq: room.store.lastSeq });
-	}
-}
-
-/** Tells the others a user came online, and the newcomer who is online already. */
-export function announceArrival(
-	room: Conversation,
-	ws: WebSocket,
-	userId: string,
-	online: Set<string>,
-): void {
-	for (const other of online)
-		if (other !== userId) sendFrame(ws, { type: "presence", userId: other, online: true });
-	if (openSocketsOf(room.state, userId, ws).length === 0) {
-		room.out.broadcast({ type: "presence", userId, online: true }, (other) => other === ws);
 	}
 }
 

@@ -1,7 +1,12 @@
-/** Creating a conversation and changing who is in it. */
-import { AppError } from "../../errors";
+/**
+ * Creating a conversation and changing who is in it: one door each for the HTTP routes, with their
+ * side effects (the members' conversation lists, the mirror, the room's sockets) inside.
+ */
+import { AppError, closeSocket } from "../../errors";
 import { LIMITS, type Role } from "../../protocol";
-import type { ConversationMeta, ConversationStore } from "./store";
+import { queueIndexUpdate, queueRemoval, roleSnapshot } from "./deliver";
+import type { Room } from "./room";
+import type { ConversationMeta } from "./store";
 
 export interface CreateInput {
 	tenantId: string;
@@ -12,7 +17,6 @@ export interface CreateInput {
 	memberIds: string[];
 }
 
-/** Creates the conversation; answers false when it already existed (a direct pair created before). */
 /** The members other than the creator, or the refusal: checked before anything is stored. */
 export function checkCreate(input: CreateInput): string[] {
 	const others = [...new Set(input.memberIds)].filter((id) => id !== input.creatorId);
@@ -25,7 +29,9 @@ export function checkCreate(input: CreateInput): string[] {
 	return others;
 }
 
-export function createConversation(store: ConversationStore, input: CreateInput, now: number): boolean {
+/** Creates the conversation; answers false when it already existed (a direct pair created before). */
+export function createConversation(room: Room, input: CreateInput, now = Date.now()): boolean {
+	const { store } = room;
 	const others = checkCreate(input);
 	if (store.meta) {
 		const sameDirect =
@@ -46,23 +52,15 @@ export function createConversation(store: ConversationStore, input: CreateInput,
 		{ userId: input.creatorId, role: creatorRole },
 		...others.map((userId) => ({ userId, role: "member" as Role })),
 	]);
+	queueIndexUpdate(room, store.members.keys());
+	room.mirror.membersChanged();
 	return true;
 }
 
-function requireMember(store: ConversationStore, userId: string) {
-	const member = store.members.get(userId);
-	if (!store.meta || !member) throw new AppError("conversation_not_found", "No such conversation");
-	return member;
-}
-
 /** Adds members; answers the ids that were not members before. */
-export function addMembers(
-	store: ConversationStore,
-	actorId: string,
-	userIds: string[],
-	now: number,
-): string[] {
-	const actor = requireMember(store, actorId);
+export function addMembers(room: Room, actorId: string, userIds: string[], now = Date.now()): string[] {
+	const { store } = room;
+	const actor = store.requireMember(actorId);
 	if (store.meta?.type === "direct")
 		throw new AppError("direct_conversation", "A direct conversation has exactly two members");
 	if (actor.role === "member") throw new AppError("forbidden", "Only the owner or an admin can add members");
@@ -70,10 +68,14 @@ export function addMembers(
 	if (store.members.size + added.length > LIMITS.groupMembers) {
 		throw new AppError("too_many_members", `A conversation has at most ${LIMITS.groupMembers} members`);
 	}
+	if (added.length === 0) return added;
 	store.addMembers(
 		added.map((userId) => ({ userId, role: "member" })),
 		now,
 	);
+	queueIndexUpdate(room, added);
+	room.mirror.membersChanged();
+	room.out.broadcast({ type: "member.added", userIds: added });
 	return added;
 }
 
@@ -81,8 +83,9 @@ export function addMembers(
  * Removes a member: an owner or admin may remove others (an admin not the owner), anyone may leave.
  * When the owner leaves, the longest-standing remaining member becomes the owner.
  */
-export function removeMember(store: ConversationStore, actorId: string, userId: string): void {
-	const actor = requireMember(store, actorId);
+export function removeMember(room: Room, actorId: string, userId: string): void {
+	const { store } = room;
+	const actor = store.requireMember(actorId);
 	if (store.meta?.type === "direct")
 		throw new AppError("direct_conversation", "A direct conversation has exactly two members");
 	const target = store.members.get(userId);
@@ -94,6 +97,7 @@ export function removeMember(store: ConversationStore, actorId: string, userId: 
 		if (actor.role === "admin" && target.role === "admin")
 			throw new AppError("forbidden", "An admin cannot remove another admin");
 	}
+	const rolesBefore = roleSnapshot(store);
 	store.removeMember(userId);
 	if (target.role === "owner") {
 		const heir = [...store.members.values()].sort(
@@ -101,4 +105,10 @@ export function removeMember(store: ConversationStore, actorId: string, userId: 
 		)[0];
 		if (heir) store.setRole(heir.userId, "owner");
 	}
+	queueRemoval(room, userId, rolesBefore);
+	room.mirror.membersChanged();
+	for (const ws of room.sockets.ofUser(userId)) {
+		closeSocket(ws, "removed_from_conversation", "removed from the conversation");
+	}
+	room.out.broadcast({ type: "member.removed", userId });
 }

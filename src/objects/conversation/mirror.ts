@@ -14,8 +14,7 @@
  */
 
 import { TUNING } from "../../config";
-import { type MirrorBatch, type MirrorMessage, writeMirrorBatch } from "../../db/mirror";
-import { MESSAGE_COLUMNS, type MessageRow } from "../../message-row";
+import { type MirrorBatch, writeMirrorBatch } from "../../db/mirror";
 import type { MirrorStatus } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
 import type { WorkQueue } from "../work-queue";
@@ -47,11 +46,18 @@ export class Mirror {
 		private readonly sql: SqlStorage,
 		private readonly env: Env,
 		private readonly store: ConversationStore,
+		private readonly work: WorkQueue,
 	) {}
+
+	/** Call in the synchronous block that stored messages: the drain follows, coalesced. */
+	messagesStored(): void {
+		this.work.schedule(MIRROR_WORK, Date.now() + MIRROR_COALESCE_MS);
+	}
 
 	/** Call in the synchronous block that changed members or the conversation's title. */
 	membersChanged(): void {
 		this.sql.exec("UPDATE mirror_state SET meta_version = meta_version + 1");
+		this.work.schedule(MIRROR_WORK);
 	}
 
 	/** Honoured only when the test hooks are enabled (see src/test-hooks.ts). */
@@ -76,13 +82,7 @@ export class Mirror {
 		const meta = this.store.meta;
 		if (!meta) return false;
 		const state = this.state();
-		const rows = this.sql
-			.exec<MessageRow>(
-				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
-				state.seq,
-				TUNING.mirrorBatch,
-			)
-			.toArray();
+		const rows = this.store.rowsAfter(state.seq, TUNING.mirrorBatch);
 		const membersDirty = state.meta_version > state.meta_mirrored;
 		if (rows.length === 0 && !membersDirty) return false;
 		const throughSeq = rows.at(-1)?.seq ?? state.seq;
@@ -103,7 +103,7 @@ export class Mirror {
 						joinedAt: m.joinedAt,
 					}))
 				: null,
-			messages: rows.map(toMirrorMessage),
+			messages: rows,
 		};
 		try {
 			if (this.#fault === "down") throw new Error("D1 is unavailable (test fault)");
@@ -128,42 +128,22 @@ export class Mirror {
 	}
 
 	/** For operators: how far behind D1 is, and why. */
-	status(work: WorkQueue, now = Date.now()): MirrorStatus {
+	status(now = Date.now()): MirrorStatus {
 		const state = this.state();
-		const oldest = this.sql
-			.exec<{ created_at: number }>(
-				"SELECT created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT 1",
-				state.seq,
-			)
-			.toArray()[0];
-		const nextAttemptAt = work.dueAt(MIRROR_WORK);
+		const oldest = this.store.createdAtAfter(state.seq);
+		const nextAttemptAt = this.work.dueAt(MIRROR_WORK);
 		return {
 			conversationId: this.store.meta?.conversationId ?? "",
 			lastSeq: this.store.lastSeq,
 			mirroredSeq: state.seq,
 			pendingMessages: Math.max(0, this.store.lastSeq - state.seq),
-			oldestPendingAt: oldest ? new Date(oldest.created_at).toISOString() : null,
-			lagMs: oldest ? Math.max(0, now - oldest.created_at) : 0,
+			oldestPendingAt: oldest === null ? null : new Date(oldest).toISOString(),
+			lagMs: oldest === null ? 0 : Math.max(0, now - oldest),
 			membersPending: state.meta_version > state.meta_mirrored,
 			failingSince: state.failing_since === null ? null : new Date(state.failing_since).toISOString(),
 			lastError: state.last_error,
-			attempts: work.attempts(MIRROR_WORK),
+			attempts: this.work.attempts(MIRROR_WORK),
 			nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
 		};
 	}
-}
-
-function toMirrorMessage(row: MessageRow): MirrorMessage {
-	return {
-		seq: row.seq,
-		id: row.id,
-		senderId: row.sender_id,
-		clientId: row.client_id,
-		text: row.text,
-		attachments: row.attachments,
-		replyTo: row.reply_to,
-		createdAt: row.created_at,
-		editedAt: row.edited_at,
-		deletedAt: row.deleted_at,
-	};
 }

@@ -3,6 +3,7 @@
  * blockConcurrencyWhile in the constructor; never edit an entry that has shipped, append one.
  */
 import { applyMigrations } from "../sqlite-schema";
+import { WORK_QUEUE_SCHEMA } from "../work-queue";
 
 export const MIGRATIONS: readonly string[] = [
 	`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,6 +67,8 @@ export const MIGRATIONS: readonly string[] = [
 	// Each member's inbox backs off on its own: one unreachable inbox must not hold up the others.
 	`ALTER TABLE inbox_sync ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 	 ALTER TABLE inbox_sync ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;`,
+	// The WorkQueue's table of due work (work-queue.ts), which the queue used to create itself.
+	WORK_QUEUE_SCHEMA,
 ];
 
 export function migrate(sql: SqlStorage): void {

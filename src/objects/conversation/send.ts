@@ -1,14 +1,18 @@
 /**
- * The write path of a message. Everything from reading lastSeq to writing the row is synchronous:
- * no other event can interleave, so seqs are gap-free and in arrival order, and the output gate
- * holds every frame and response until the row is durable.
+ * The write path of a message, one door for the HTTP route and the `message.send` frame.
+ *
+ * Invariant: everything from reading lastSeq to writing the row, and the side effects that follow
+ * (the broadcast, the inbox outbox row, the mirror's schedule), is one synchronous block: no other
+ * event can interleave, so seqs are gap-free and in arrival order, and the output gate holds every
+ * frame and response until the row and its outbox rows are durable.
  */
 import { nanoid } from "nanoid";
 import { AppError } from "../../errors";
-import { LIMITS, type Message, type SendMessageBody, type TenantSettings } from "../../protocol";
+import type { MessageRow } from "../../message-row";
+import { LIMITS, type Message, type SendMessageBody } from "../../protocol";
 import { resolveAttachments } from "./attachments";
-import type { RateLimiter } from "./rate-limiter";
-import type { ConversationStore } from "./store";
+import { queueDelivery } from "./deliver";
+import type { Room } from "./room";
 
 const encoder = new TextEncoder();
 
@@ -18,14 +22,13 @@ export interface SendResult {
 }
 
 export function sendMessage(
-	store: ConversationStore,
-	limiter: RateLimiter,
-	settings: TenantSettings,
+	room: Room,
 	senderId: string,
 	body: SendMessageBody,
 	now = Date.now(),
 ): SendResult {
-	if (!store.members.has(senderId)) throw new AppError("conversation_not_found", "No such conversation");
+	const { store } = room;
+	store.requireMember(senderId);
 
 	// A retry of a message that was stored answers the original, whatever the rate or the body.
 	const original = store.findByClientId(senderId, body.clientId);
@@ -48,32 +51,25 @@ export function sendMessage(
 	if (body.replyTo !== undefined && body.replyTo > store.lastSeq) {
 		throw new AppError("invalid_reply_to", `replyTo ${body.replyTo} is not a message of this conversation`);
 	}
-	const wait = limiter.take(`send:${senderId}`, settings.sendRate, now);
+	const wait = room.limiter.take(`send:${senderId}`, room.settings.sendRate, now);
 	if (wait > 0) throw new AppError("rate_limited", "Too many messages; slow down", wait);
 
-	const row = {
+	const row: MessageRow = {
 		seq: store.lastSeq + 1,
 		id: `m_${nanoid(21)}`,
-		senderId,
-		clientId: body.clientId,
+		sender_id: senderId,
+		client_id: body.clientId,
 		text,
-		attachments: resolved,
-		replyTo: body.replyTo ?? null,
-		createdAt: now,
+		attachments: JSON.stringify(resolved),
+		reply_to: body.replyTo ?? null,
+		created_at: now,
+		edited_at: null,
+		deleted_at: null,
 	};
 	store.insertMessage(row);
-	const message: Message = {
-		id: row.id,
-		conversationId: store.meta?.conversationId ?? "",
-		seq: row.seq,
-		senderId,
-		clientId: row.clientId,
-		text,
-		attachments: resolved,
-		replyTo: row.replyTo,
-		createdAt: new Date(now).toISOString(),
-		editedAt: null,
-		deletedAt: null,
-	};
+	const message = store.toMessage(row);
+	room.out.messageCreated(message);
+	queueDelivery(room, message);
+	room.mirror.messagesStored();
 	return { message, duplicate: false };
 }

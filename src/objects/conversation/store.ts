@@ -1,21 +1,36 @@
 /**
  * The Conversation object's state in SQLite, with a write-through copy of the small parts (meta,
  * members, lastSeq) in memory. The object is the only writer, so the copy cannot go stale; it is
- * rebuilt from SQLite whenever the object starts, after hibernation or eviction.
+ * rebuilt from SQLite whenever the object starts, after hibernation or eviction. Every SQL statement
+ * about the conversation's meta, members, messages and settings is here.
  */
-import { MESSAGE_COLUMNS, type MessageRow, rowToMessage } from "../../message-row";
-import type { Attachment, ConversationView, Member, Message, Role } from "../../protocol";
+import { AppError } from "../../errors";
+import {
+	MESSAGE_COLUMN_NAMES,
+	MESSAGE_SELECT,
+	type MessageRow,
+	rowToMessage,
+	rowValues,
+} from "../../message-row";
+import type {
+	ConversationType,
+	ConversationView,
+	Member,
+	Message,
+	Role,
+	TenantSettings,
+} from "../../protocol";
 
 export interface ConversationMeta {
 	tenantId: string;
 	conversationId: string;
-	type: "direct" | "group";
+	type: ConversationType;
 	title: string | null;
 	createdAt: number;
 	createdBy: string;
 }
 
-interface MemberRow {
+export interface MemberRow {
 	userId: string;
 	role: Role;
 	joinedAt: number;
@@ -23,18 +38,20 @@ interface MemberRow {
 	deliveredSeq: number;
 }
 
+/** A member's two watermarks: how far they have read, and how far their devices have received. */
+export type Watermark = "read" | "delivered";
+const WATERMARK_COLUMN = { read: "read_seq", delivered: "delivered_seq" } as const;
+const WATERMARK_FIELD = { read: "readSeq", delivered: "deliveredSeq" } as const;
+
+const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMN_NAMES.join(", ")}) VALUES (${MESSAGE_COLUMN_NAMES.map(() => "?").join(", ")})`;
+
 export class ConversationStore {
 	meta: ConversationMeta | null = null;
 	lastSeq = 0;
 	readonly members = new Map<string, MemberRow>();
 
-	/** Public for the modules of this object that keep their own tables (attachments, mirror). */
-	/** `load: false` for an object whose storage holds no conversation (no tables to read). */
-	constructor(
-		readonly sql: SqlStorage,
-		load = true,
-	) {
-		if (load) this.load();
+	constructor(readonly sql: SqlStorage) {
+		this.load();
 	}
 
 	private load(): void {
@@ -59,6 +76,19 @@ export class ConversationStore {
 				deliveredSeq: row.delivered_seq,
 			});
 		}
+	}
+
+	/** The member, or the refusal a non-member gets: the same as for a conversation that does not exist. */
+	requireMember(userId: string): MemberRow {
+		const member = this.members.get(userId);
+		if (!this.meta || !member) throw new AppError("conversation_not_found", "No such conversation");
+		return member;
+	}
+
+	/** The conversation, or the refusal when there is none. */
+	requireMeta(): ConversationMeta {
+		if (!this.meta) throw new AppError("conversation_not_found", "No such conversation");
+		return this.meta;
 	}
 
 	create(meta: ConversationMeta, members: { userId: string; role: Role }[]): void {
@@ -93,12 +123,13 @@ export class ConversationStore {
 		member.role = role;
 	}
 
-	/** Moves the member's delivered watermark forward; answers whether it moved. */
-	advanceDelivered(userId: string, seq: number): boolean {
+	/** Moves the member's watermark forward (never back); answers whether it moved. */
+	advance(watermark: Watermark, userId: string, seq: number): boolean {
 		const member = this.members.get(userId);
-		if (!member || seq <= member.deliveredSeq) return false;
-		this.sql.exec("UPDATE members SET delivered_seq = ? WHERE user_id = ?", seq, userId);
-		member.deliveredSeq = seq;
+		const field = WATERMARK_FIELD[watermark];
+		if (!member || seq <= member[field]) return false;
+		this.sql.exec(`UPDATE members SET ${WATERMARK_COLUMN[watermark]} = ? WHERE user_id = ?`, seq, userId);
+		member[field] = seq;
 		return true;
 	}
 
@@ -109,44 +140,32 @@ export class ConversationStore {
 			.one().n;
 	}
 
-	/** Moves the member's read watermark forward; answers whether it moved. */
-	advanceRead(userId: string, seq: number): boolean {
-		const member = this.members.get(userId);
-		if (!member || seq <= member.readSeq) return false;
-		this.sql.exec("UPDATE members SET read_seq = ? WHERE user_id = ?", seq, userId);
-		member.readSeq = seq;
-		return true;
+	// ── settings ───────────────────────────────────────────────────────────────────────────────────
+	/** The tenant settings last seen by this conversation, as JSON, or null. */
+	savedSettings(): string | null {
+		return (
+			this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'settings'").toArray()[0]?.value ??
+			null
+		);
 	}
 
-	insertMessage(message: {
-		seq: number;
-		id: string;
-		senderId: string;
-		clientId: string;
-		text: string | null;
-		attachments: Attachment[];
-		replyTo: number | null;
-		createdAt: number;
-	}): void {
+	saveSettings(settings: TenantSettings): void {
 		this.sql.exec(
-			`INSERT INTO messages (seq, id, sender_id, client_id, text, attachments, reply_to, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			message.seq,
-			message.id,
-			message.senderId,
-			message.clientId,
-			message.text,
-			JSON.stringify(message.attachments),
-			message.replyTo,
-			message.createdAt,
+			"INSERT INTO meta (key, value) VALUES ('settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			JSON.stringify(settings),
 		);
-		this.lastSeq = message.seq;
+	}
+
+	// ── messages ───────────────────────────────────────────────────────────────────────────────────
+	insertMessage(row: MessageRow): void {
+		this.sql.exec(INSERT_MESSAGE, ...rowValues(row));
+		this.lastSeq = row.seq;
 	}
 
 	findByClientId(senderId: string, clientId: string): Message | null {
 		const row = this.sql
 			.exec<MessageRow>(
-				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`,
+				`SELECT ${MESSAGE_SELECT} FROM messages WHERE sender_id = ? AND client_id = ?`,
 				senderId,
 				clientId,
 			)
@@ -162,7 +181,7 @@ export class ConversationStore {
 			const chunk = all.slice(i, i + 100);
 			const rows = this.sql
 				.exec<MessageRow>(
-					`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq IN (${chunk.map(() => "?").join(", ")})`,
+					`SELECT ${MESSAGE_SELECT} FROM messages WHERE seq IN (${chunk.map(() => "?").join(", ")})`,
 					...chunk,
 				)
 				.toArray();
@@ -173,21 +192,25 @@ export class ConversationStore {
 
 	/** Messages with seq > after, ascending. */
 	messagesAfter(after: number, limit: number): Message[] {
+		return this.rowsAfter(after, limit).map((row) => this.toMessage(row));
+	}
+
+	/** Stored rows with seq > after, ascending, as the D1 mirror copies them. */
+	rowsAfter(after: number, limit: number): MessageRow[] {
 		return this.sql
 			.exec<MessageRow>(
-				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
+				`SELECT ${MESSAGE_SELECT} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`,
 				after,
 				limit,
 			)
-			.toArray()
-			.map((row) => this.toMessage(row));
+			.toArray();
 	}
 
 	/** Messages with seq < before, descending. */
 	messagesBefore(before: number, limit: number): Message[] {
 		return this.sql
 			.exec<MessageRow>(
-				`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+				`SELECT ${MESSAGE_SELECT} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
 				before,
 				limit,
 			)
@@ -195,12 +218,24 @@ export class ConversationStore {
 			.map((row) => this.toMessage(row));
 	}
 
+	/** When the first message after `seq` was stored (ms since the epoch), or null when there is none. */
+	createdAtAfter(seq: number): number | null {
+		return (
+			this.sql
+				.exec<{ created_at: number }>(
+					"SELECT created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT 1",
+					seq,
+				)
+				.toArray()[0]?.created_at ?? null
+		);
+	}
+
 	toMessage(row: MessageRow): Message {
 		return rowToMessage(row, this.meta?.conversationId ?? "");
 	}
 
 	view(): ConversationView {
-		const meta = this.meta as ConversationMeta;
+		const meta = this.requireMeta();
 		const members: Member[] = [...this.members.values()]
 			.sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1))
 			.map((m) => ({

@@ -1,11 +1,12 @@
+/** What the Inbox object does with each frame a device sends: parse, then the same command as HTTP. */
 import { errorFrame } from "../../errors";
 import { InboxClientFrame } from "../../protocol";
 import { assertNever } from "../../util";
 import { parseClientFrame } from "../frame-parser";
-import type { Inbox } from "./inbox";
+import { ackThrough, type Mailbox } from "./mailbox";
 import { sendFrame } from "./sockets";
 
-export function handleInboxFrame(inbox: Inbox, ws: WebSocket, data: string | ArrayBuffer): void {
+export function handleInboxFrame(mailbox: Mailbox, ws: WebSocket, data: string | ArrayBuffer): void {
 	try {
 		const frame = parseClientFrame(data, InboxClientFrame);
 		switch (frame.type) {
@@ -14,7 +15,7 @@ export function handleInboxFrame(inbox: Inbox, ws: WebSocket, data: string | Arr
 				sendFrame(ws, { type: "pong" });
 				return;
 			case "inbox.ack":
-				inbox.ackThrough(frame.cursor);
+				ackThrough(mailbox, frame.cursor);
 				return;
 			default:
 				assertNever(frame);

@@ -11,13 +11,21 @@ import {
 	User,
 } from "../../../test/helpers";
 import { ack, connectInbox, conversationsOf, drainOutbox, drainReceipts, inboxOf } from "../../../test/inbox";
+import { dueAt, scheduleNow } from "../../../test/work";
 import { TUNING } from "../../config";
-import type { ConversationSummary, ConversationView, InboxEntry, Message } from "../../protocol";
-import type { Conversation as Room } from "../conversation/conversation";
+import type {
+	ConversationSummary,
+	ConversationView,
+	InboxEntry,
+	InboxServerFrame,
+	Message,
+} from "../../protocol";
+import { INBOX_WORK } from "../conversation/deliver";
 import { conversationStub, inboxStub } from "../names";
 import type { Inbox } from "./inbox";
+import { RETENTION_WORK } from "./mailbox";
 
-type EntryFrame = Frame & InboxEntry;
+type EntryFrame = Extract<InboxServerFrame, { type: "inbox.entry" }>;
 
 /** The next `delivered.updated` about `userId`; frames about other members are skipped. */
 async function deliveredFor(socket: Socket, userId: string): Promise<Frame> {
@@ -135,13 +143,13 @@ describe("offline delivery", () => {
 		await bobInbox.injectFaults(1_000_000);
 		const room = conversationStub(env, tenant.id, group.id);
 		const drainOnce = async () => {
-			await runInDurableObject(room, (object: Room) => object.work.schedule("inbox"));
+			await scheduleNow(room, INBOX_WORK);
 			await runDurableObjectAlarm(room);
 		};
 		await owner.send(group.id, "m1");
 		await drainOnce(); // bob's delivery fails
 		const bobRetryAt = () =>
-			runInDurableObject(room, (_object: Room, state) =>
+			runInDurableObject(room, (_object, state) =>
 				state.storage.sql
 					.exec<{ retry_at: number; attempts: number }>(
 						"SELECT retry_at, attempts FROM inbox_sync WHERE user_id = ?",
@@ -206,10 +214,7 @@ describe("offline delivery", () => {
 		await evictDurableObject(room);
 		await evictDurableObject(bobInbox);
 		await bobInbox.injectFaults(0);
-		const pending = await runInDurableObject(
-			room,
-			(object: import("../conversation/conversation").Conversation) => object.work.dueAt("inbox"),
-		);
+		const pending = await dueAt(room, INBOX_WORK);
 		expect(pending).not.toBeNull();
 		await drainOutbox(tenant, group.id);
 		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([1, 2, 3]);
@@ -251,7 +256,8 @@ describe("the conversation list", () => {
 		const read = await bob.call(`/v1/conversations/${group.id}/read`, { body: { seq: 2 } });
 		expect(read.status).toBe(204);
 		await drainOutbox(tenant, group.id);
-		const updated = await device.next<Frame & { conversation: ConversationSummary }>("conversation.updated");
+		const updated =
+			await device.next<Extract<InboxServerFrame, { type: "conversation.updated" }>>("conversation.updated");
 		expect(updated.conversation).toMatchObject({ id: group.id, readSeq: 2, unreadCount: 1 });
 		expect((await conversationsOf(bob)).conversations[0]).toMatchObject({ readSeq: 2, unreadCount: 1 });
 
@@ -430,22 +436,23 @@ describe("retention", () => {
 
 		// Age the first two entries past the retention period, as a month offline would.
 		const second = (entries[1] as InboxEntry).cursor;
-		await runInDurableObject(inbox, (object: Inbox, state) => {
+		await runInDurableObject(inbox, (_object: Inbox, state) => {
 			state.storage.sql.exec(
 				"UPDATE entries SET created_at = created_at - ? WHERE cursor <= ?",
 				TUNING.inboxRetentionMs + 1,
 				second,
 			);
-			object.scheduleRetention();
 		});
+		await scheduleNow(inbox, RETENTION_WORK);
 		expect(await runDurableObjectAlarm(inbox)).toBe(true);
 		expect(seqsOf((await inboxOf(bob)).entries)).toEqual([3]);
 
 		// The sweep re-armed itself for the entry that is left.
-		const next = await runInDurableObject(inbox, (object: Inbox) => object.work.dueAt("retention"));
-		expect(next).toBe(
-			(await runInDurableObject(inbox, (object: Inbox) => object.store.nextExpiry())) as number,
+		const next = await dueAt(inbox, RETENTION_WORK);
+		const oldestLeft = await runInDurableObject(inbox, (_object: Inbox, state) =>
+			state.storage.sql.exec<{ at: number }>("SELECT MIN(created_at) AS at FROM entries").one(),
 		);
+		expect(next).toBe(oldestLeft.at + TUNING.inboxRetentionMs);
 		expect(next).toBeGreaterThan(Date.now() + TUNING.inboxRetentionMs - 60_000);
 	});
 });

@@ -7,6 +7,7 @@ import { rpc } from "../../errors";
 import { conversationStub } from "../names";
 import type { InboxStore } from "./store";
 
+export const RECEIPTS_WORK = "receipts";
 const RECEIPTS_PER_RUN = 50;
 
 export async function sendReceipts(store: InboxStore, env: Env): Promise<boolean> {

@@ -3,6 +3,7 @@
  * the constructor; never edit an entry that has shipped, append one.
  */
 import { applyMigrations } from "../sqlite-schema";
+import { WORK_QUEUE_SCHEMA } from "../work-queue";
 
 export const MIGRATIONS: readonly string[] = [
 	// entries: undelivered messages, kept until a device acks them or they expire (INBOX_LIMITS).
@@ -31,6 +32,8 @@ export const MIGRATIONS: readonly string[] = [
 	 );
 	 CREATE INDEX conversations_by_activity ON conversations (updated_at DESC, conversation_id DESC);
 	 CREATE TABLE receipts (conversation_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+	// The WorkQueue's table of due work (work-queue.ts), which the queue used to create itself.
+	WORK_QUEUE_SCHEMA,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -1,0 +1,69 @@
+/**
+ * The Inbox object's commands, each one door for its RPC method and its socket frame, with the narrow
+ * context they need (`Mailbox`): the store, the alarm's work queue and the device sockets. No module
+ * here imports the class.
+ */
+import { TUNING } from "../../config";
+import { AppError } from "../../errors";
+import { INBOX_LIMITS, PROTOCOL_VERSION } from "../../protocol";
+import type { WorkQueue } from "../work-queue";
+import type { InboxBatch } from "./batch";
+import { RECEIPTS_WORK } from "./receipts";
+import { type DeviceSockets, sendFrame } from "./sockets";
+import type { InboxStore } from "./store";
+
+export const RETENTION_WORK = "retention";
+
+export interface Mailbox {
+	readonly store: InboxStore;
+	readonly work: WorkQueue;
+	readonly devices: DeviceSockets;
+}
+
+/** Takes one conversation's drain for this user and pushes what is new to every device. Idempotent. */
+export function applyBatch(mailbox: Mailbox, batch: InboxBatch, now = Date.now()): void {
+	const { store, devices } = mailbox;
+	store.rememberOwner(batch.owner);
+	const applied = store.apply(batch, now);
+	for (const entry of applied.entries) devices.broadcast({ type: "inbox.entry", ...entry });
+	if (applied.index) {
+		const { conversationId, summary } = applied.index;
+		devices.broadcast(
+			summary
+				? { type: "conversation.updated", conversation: summary }
+				: { type: "conversation.removed", conversationId },
+		);
+	}
+	if (applied.entries.length > 0) scheduleRetention(mailbox);
+}
+
+/** Drops entries through `cursor` (from any device) and sends the delivered receipts durably. */
+export function ackThrough(mailbox: Mailbox, cursor: number): void {
+	const last = mailbox.store.lastCursor();
+	if (cursor > last) {
+		throw new AppError("invalid_cursor", `cursor ${cursor} was never handed out (the last is ${last})`);
+	}
+	if (mailbox.store.ack(cursor)) mailbox.work.schedule(RECEIPTS_WORK);
+}
+
+/** Arms the retention sweep for when the oldest unacked entry expires. */
+export function scheduleRetention(mailbox: Mailbox): void {
+	const at = mailbox.store.nextExpiry();
+	if (at !== null) mailbox.work.schedule(RETENTION_WORK, at);
+}
+
+/** Drops the entries past retention; the sweep re-arms itself for the next one to expire. */
+export function expireEntries(mailbox: Mailbox, now = Date.now()): void {
+	mailbox.store.expireEntries(now - TUNING.inboxRetentionMs);
+}
+
+/** A device connected: `ready`, then everything unacked in cursor order; a larger backlog is paged over HTTP. */
+export function greetDevice(mailbox: Mailbox, ws: WebSocket): void {
+	const { store } = mailbox;
+	sendFrame(ws, { type: "ready", protocol: PROTOCOL_VERSION, lastCursor: store.lastCursor() });
+	const backlog = store.entriesAfter(0, INBOX_LIMITS.replayEntries + 1);
+	const pushed = backlog.slice(0, INBOX_LIMITS.replayEntries);
+	for (const entry of pushed) sendFrame(ws, { type: "inbox.entry", ...entry });
+	const last = pushed.at(-1);
+	if (backlog.length > pushed.length && last) sendFrame(ws, { type: "inbox.truncated", cursor: last.cursor });
+}
