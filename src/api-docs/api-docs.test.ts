@@ -102,6 +102,23 @@ describe("GET /openapi.json", () => {
 		}
 	});
 
+	it("lets null through wherever a schema is nullable, named schemas included", async () => {
+		const doc = await openApi();
+		const nullableAllOf: string[] = [];
+		const walk = (value: unknown, path: string): void => {
+			if (typeof value !== "object" || value === null) return;
+			const { allOf } = value as { allOf?: { type?: unknown }[] };
+			if (allOf?.some((part) => Array.isArray(part.type) && part.type.includes("null")))
+				nullableAllOf.push(path);
+			for (const [key, inner] of Object.entries(value)) walk(inner, `${path}/${key}`);
+		};
+		walk(doc, "");
+		expect(nullableAllOf).toEqual([]);
+		expect(doc.components.schemas.ConversationSummary).toMatchObject({
+			properties: { lastMessage: { anyOf: [{ $ref: "#/components/schemas/Message" }, { type: "null" }] } },
+		});
+	});
+
 	it("names the user, tenant and platform credentials on their own prefixes", async () => {
 		for (const [name, operation] of documentedOperations(await openApi())) {
 			const path = name.split(" ")[1] ?? "";

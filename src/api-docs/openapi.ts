@@ -38,11 +38,35 @@ export function registerComponents(app: OpenAPIHono<AppEnv>): void {
 	for (const [name, schema] of Object.entries(frames)) app.openAPIRegistry.register(name, schema);
 }
 
-export function openApiDocument(app: OpenAPIHono<AppEnv>) {
-	return app.getOpenAPI31Document({
+export function openApiDocument(app: OpenAPIHono<AppEnv>): Record<string, unknown> {
+	const document = app.getOpenAPI31Document({
 		openapi: "3.1.0",
 		info: { title: "edgechat API", version: "v1", description: DESCRIPTION },
 		servers: [{ url: "/", description: "The tenant's host this document is served from" }],
 		tags: TAGS,
 	});
+	return nullableRefs(document) as Record<string, unknown>;
+}
+
+/**
+ * zod-to-openapi writes a nullable named schema (`Message.nullable()`) as
+ * `allOf: [{ $ref }, { type: ["object", "null"] }]`, which no null satisfies, since the referenced
+ * schema is an object; JSON Schema says it as `anyOf: [{ $ref }, { type: "null" }]`.
+ */
+function nullableRefs(value: unknown): unknown {
+	if (Array.isArray(value)) return value.map(nullableRefs);
+	if (typeof value !== "object" || value === null) return value;
+	const { allOf, ...rest } = value as { allOf?: unknown[] };
+	const [ref, nullable, ...more] = allOf ?? [];
+	const type = (nullable as { type?: unknown } | undefined)?.type;
+	if (
+		more.length === 0 &&
+		typeof (ref as { $ref?: unknown } | undefined)?.$ref === "string" &&
+		Object.keys(nullable ?? {}).length === 1 &&
+		Array.isArray(type) &&
+		type.includes("null")
+	) {
+		return { ...rest, anyOf: [ref, { type: "null" }] };
+	}
+	return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, nullableRefs(inner)]));
 }

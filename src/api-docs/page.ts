@@ -13,8 +13,11 @@ export const SCALAR_CONFIGURATION = {
 	url: "/openapi.json",
 	withDefaultFonts: false,
 	telemetry: false,
+	// Its "Ask AI" agent fetches from Scalar's servers; it is on by default on localhost.
+	agent: { disabled: true },
 	showDeveloperTools: "never",
 	documentDownloadType: "json",
+	defaultOpenAllTags: true,
 	hideClientButton: false,
 	metaData: { title: "edgechat API reference" },
 } as const;
@@ -41,6 +44,7 @@ export const DOCS_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>edgechat API reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <script id="api-reference" data-url="${SCALAR_CONFIGURATION.url}" data-configuration="${attribute(JSON.stringify(SCALAR_CONFIGURATION))}"></script>

@@ -10,21 +10,29 @@ import { DOCS_CSP, DOCS_PAGE } from "./page";
 const Document = z.record(z.string(), z.unknown());
 const common = { tags: ["Reference"], method: "get" as const };
 
-const openApiRoute = defineRoute({
-	...common,
-	path: "/openapi.json",
-	summary: "This document",
-	description: "The HTTP API as OpenAPI 3.1, generated from the routes' zod schemas.",
-	responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: Document } } } },
-});
+/** A route answering one of the JSON documents. */
+function documentRoute(path: string, summary: string, description: string, format: string) {
+	return defineRoute({
+		...common,
+		path,
+		summary,
+		description,
+		responses: { 200: { description: format, content: { "application/json": { schema: Document } } } },
+	});
+}
 
-const asyncApiRoute = defineRoute({
-	...common,
-	path: "/asyncapi.json",
-	summary: "The sockets' document",
-	description: "Both WebSockets and every frame as AsyncAPI 3.0, generated from the frames' zod schemas.",
-	responses: { 200: { description: "AsyncAPI 3.0", content: { "application/json": { schema: Document } } } },
-});
+const openApiRoute = documentRoute(
+	"/openapi.json",
+	"This document",
+	"The HTTP API as OpenAPI 3.1, generated from the routes' zod schemas.",
+	"OpenAPI 3.1",
+);
+const asyncApiRoute = documentRoute(
+	"/asyncapi.json",
+	"The sockets' document",
+	"Both WebSockets and every frame as AsyncAPI 3.0, generated from the frames' zod schemas.",
+	"AsyncAPI 3.0",
+);
 
 const docsRoute = defineRoute({
 	...common,
@@ -43,7 +51,7 @@ export function apiDocsRoutes(app: OpenAPIHono<AppEnv>) {
 	let asyncApi: Record<string, unknown> | undefined;
 	return routeGroup()
 		.openapi(openApiRoute, (c) => {
-			openApi ??= openApiDocument(app) as unknown as Record<string, unknown>;
+			openApi ??= openApiDocument(app);
 			return c.json(openApi, 200);
 		})
 		.openapi(asyncApiRoute, (c) => {

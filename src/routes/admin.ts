@@ -8,17 +8,7 @@ import type { MirrorFault } from "../objects/conversation/mirror";
 import { conversationStub } from "../objects/names";
 import { CollectMediaBody, CollectMediaResponse, Message, MirrorStatusResponse } from "../protocol";
 import { testHooksEnabled } from "../test-hooks";
-import {
-	ConversationParam,
-	declared,
-	defineRoute,
-	errors,
-	json,
-	jsonBody,
-	routeGroup,
-	SECURITY,
-	TENANT_ERRORS,
-} from "./openapi";
+import { ConversationParam, declared, defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
 const encoder = new TextEncoder();
 const common = { tags: ["Tenant backend"], security: SECURITY.tenant };
@@ -35,6 +25,7 @@ const exportRoute = defineRoute({
 	description:
 		"The whole history as NDJSON from the D1 mirror, one Message per line, in seq order, streamed. `x-edgechat-mirrored-seq` says how far the mirror had reached when the export began.",
 	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
 	responses: {
 		200: {
 			description: "NDJSON: one Message (the schema below) per line, in seq order",
@@ -46,7 +37,6 @@ const exportRoute = defineRoute({
 			},
 			content: { "application/x-ndjson": { schema: Message } },
 		},
-		...errors(...TENANT_ERRORS, "bad_request", "conversation_not_found"),
 	},
 });
 
@@ -58,9 +48,9 @@ const collectMediaRoute = defineRoute({
 	description:
 		"Deletes the conversation's media that no message references and that were uploaded more than `olderThanSeconds` ago (default 7 days), bytes and records; call again while `more` is true.",
 	request: { params: ConversationParam, body: jsonBody(CollectMediaBody) },
+	refusals: ["conversation_not_found"],
 	responses: {
 		200: json(CollectMediaResponse, "What was deleted"),
-		...errors(...TENANT_ERRORS, "bad_request", "conversation_not_found"),
 	},
 });
 
@@ -71,9 +61,9 @@ const mirrorStatusRoute = defineRoute({
 	summary: "The D1 mirror's lag",
 	description: "For operators: how far D1 lags behind the conversation, and the last error if it is failing.",
 	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
 	responses: {
 		200: json(MirrorStatusResponse, "Where the mirror stands"),
-		...errors(...TENANT_ERRORS, "bad_request", "conversation_not_found"),
 	},
 });
 
@@ -90,7 +80,8 @@ const mirrorFaultRoute = defineRoute({
 		params: ConversationParam,
 		body: jsonBody(z.object({ fault: z.enum(["down", "lose-ack"]).nullable() }).strict()),
 	},
-	responses: { 204: { description: "Set" }, ...errors(...TENANT_ERRORS, "bad_request", "not_found") },
+	refusals: ["not_found"],
+	responses: { 204: { description: "Set" } },
 });
 
 export const adminRoutes = routeGroup(requireApiKey)

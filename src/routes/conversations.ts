@@ -14,6 +14,7 @@ import {
 	CreateConversationBody,
 	HistoryQuery,
 	Id,
+	LIMITS,
 	MessagePage,
 	MessageResponse,
 	ReadBody,
@@ -22,17 +23,7 @@ import {
 	UserId,
 } from "../protocol";
 import { forwardUpgrade, requireUpgrade, UPGRADE_RESPONSE } from "../upgrade";
-import {
-	ConversationParam,
-	declared,
-	defineRoute,
-	errors,
-	json,
-	jsonBody,
-	routeGroup,
-	SECURITY,
-	USER_ERRORS,
-} from "./openapi";
+import { ConversationParam, defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
 const common = { security: SECURITY.user };
 const conversations = { ...common, tags: ["Conversations"] };
@@ -46,10 +37,10 @@ const createConversationRoute = defineRoute({
 	description:
 		"A direct conversation is between the caller and one other user; its id is derived from the pair, so both reach the same one whoever creates it. A group's creator is its owner.",
 	request: { body: jsonBody(CreateConversationBody) },
+	refusals: ["too_many_members", "conversation_exists"],
 	responses: {
 		201: json(ConversationResponse, "Created"),
 		200: json(ConversationResponse, "The direct conversation of the pair, which already existed"),
-		...errors(...USER_ERRORS, "bad_request", "too_many_members", "conversation_exists"),
 	},
 });
 
@@ -59,9 +50,9 @@ const getConversationRoute = defineRoute({
 	path: "/{id}",
 	summary: "Get a conversation",
 	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
 	responses: {
 		200: json(ConversationResponse, "The conversation and its members"),
-		...errors(...USER_ERRORS, "bad_request", "conversation_not_found"),
 	},
 });
 
@@ -70,18 +61,11 @@ const addMembersRoute = defineRoute({
 	method: "post",
 	path: "/{id}/members",
 	summary: "Add members",
-	description: `An owner or admin adds members to a group, up to 100 in all.`,
+	description: `An owner or admin adds members to a group, up to ${LIMITS.groupMembers} in all.`,
 	request: { params: ConversationParam, body: jsonBody(AddMembersBody) },
+	refusals: ["direct_conversation", "too_many_members", "forbidden", "conversation_not_found"],
 	responses: {
 		200: json(ConversationResponse, "The conversation with its members"),
-		...errors(
-			...USER_ERRORS,
-			"bad_request",
-			"direct_conversation",
-			"too_many_members",
-			"forbidden",
-			"conversation_not_found",
-		),
 	},
 });
 
@@ -93,16 +77,9 @@ const removeMemberRoute = defineRoute({
 	description:
 		"An owner or admin removes others (an admin cannot remove the owner or another admin); any member may leave. When the owner leaves, the earliest admin, else the earliest member, becomes owner.",
 	request: { params: z.object({ id: Id, userId: UserId }) },
+	refusals: ["direct_conversation", "forbidden", "conversation_not_found", "not_found"],
 	responses: {
 		204: { description: "Removed" },
-		...errors(
-			...USER_ERRORS,
-			"bad_request",
-			"direct_conversation",
-			"forbidden",
-			"conversation_not_found",
-			"not_found",
-		),
 	},
 });
 
@@ -114,9 +91,9 @@ const listMessagesRoute = defineRoute({
 	description:
 		"`after=SEQ` pages up (ascending), `before=SEQ` pages down (descending); with neither, the latest messages, descending.",
 	request: { params: ConversationParam, query: HistoryQuery },
+	refusals: ["conversation_not_found"],
 	responses: {
 		200: json(MessagePage, "A page of messages"),
-		...errors(...USER_ERRORS, "bad_request", "conversation_not_found"),
 	},
 });
 
@@ -128,19 +105,17 @@ const sendMessageRoute = defineRoute({
 	description:
 		"`(senderId, clientId)` is unique in a conversation, forever: a retry answers the stored original, even when the sender is over its rate.",
 	request: { params: ConversationParam, body: jsonBody(SendMessageBody) },
+	refusals: [
+		"text_required",
+		"invalid_reply_to",
+		"invalid_attachment",
+		"conversation_not_found",
+		"text_too_long",
+		"rate_limited",
+	],
 	responses: {
 		201: json(MessageResponse, "Stored, with its seq"),
 		200: json(MessageResponse, "A retry of a clientId already stored: the original"),
-		...errors(
-			...USER_ERRORS,
-			"bad_request",
-			"text_required",
-			"invalid_reply_to",
-			"invalid_attachment",
-			"conversation_not_found",
-			"text_too_long",
-			"rate_limited",
-		),
 	},
 });
 
@@ -151,9 +126,9 @@ const markReadRoute = defineRoute({
 	summary: "Move the read mark",
 	description: "A read mark never moves backwards; a mark behind the current one changes nothing.",
 	request: { params: ConversationParam, body: jsonBody(ReadBody) },
+	refusals: ["invalid_seq", "conversation_not_found"],
 	responses: {
 		204: { description: "Marked" },
-		...errors(...USER_ERRORS, "bad_request", "invalid_seq", "conversation_not_found"),
 	},
 });
 
@@ -165,9 +140,9 @@ const conversationSocketRoute = defineRoute({
 	description:
 		"A WebSocket: every message after `after` exactly once and in order, then the live stream. Its frames are in `GET /asyncapi.json`.",
 	request: { params: ConversationParam, query: SocketQuery },
+	refusals: ["conversation_not_found", "upgrade_required"],
 	responses: {
 		...UPGRADE_RESPONSE,
-		...errors(...USER_ERRORS, "bad_request", "conversation_not_found", "upgrade_required"),
 	},
 });
 
@@ -234,11 +209,9 @@ export const conversationRoutes = routeGroup(requireUser)
 		const url = new URL("https://conversation/ws");
 		if (after !== undefined) url.searchParams.set("after", String(after));
 		const stub = conversationStub(c.env, tenant.id, c.req.valid("param").id);
-		return declared(
-			await forwardUpgrade(stub, url, {
-				[SOCKET_USER_HEADER]: c.get("userId"),
-				[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
-				[SOCKET_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
-			}),
-		);
+		return forwardUpgrade(stub, url, {
+			[SOCKET_USER_HEADER]: c.get("userId"),
+			[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
+			[SOCKET_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+		});
 	});

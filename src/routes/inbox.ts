@@ -15,7 +15,7 @@ import {
 	InboxSocketQuery,
 } from "../protocol";
 import { forwardUpgrade, requireUpgrade, UPGRADE_RESPONSE } from "../upgrade";
-import { declared, defineRoute, errors, json, jsonBody, routeGroup, SECURITY, USER_ERRORS } from "./openapi";
+import { defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
 /** The caller's inbox: who owns it (the object remembers it for its own deliveries) and its stub. */
 function callersInbox(c: Context<AppEnv>) {
@@ -35,7 +35,6 @@ const listEntriesRoute = defineRoute({
 	request: { query: InboxQuery },
 	responses: {
 		200: json(InboxPage, "Entries after `after`, oldest first"),
-		...errors(...USER_ERRORS, "bad_request"),
 	},
 });
 
@@ -47,9 +46,9 @@ const ackRoute = defineRoute({
 	description:
 		"Drops the entries through `cursor` for every device of the caller and sends delivered receipts.",
 	request: { body: jsonBody(InboxAckBody) },
+	refusals: ["invalid_cursor"],
 	responses: {
 		204: { description: "Acknowledged" },
-		...errors(...USER_ERRORS, "bad_request", "invalid_cursor"),
 	},
 });
 
@@ -60,9 +59,9 @@ const inboxSocketRoute = defineRoute({
 	summary: "Open the inbox socket",
 	description: `A WebSocket, one per device: every unacked entry (at most ${INBOX_LIMITS.replayEntries}, then \`inbox.truncated\`), then each new one as it arrives, and the caller's conversation list as it changes. Its frames are in \`GET /asyncapi.json\`.`,
 	request: { query: InboxSocketQuery },
+	refusals: ["upgrade_required"],
 	responses: {
 		...UPGRADE_RESPONSE,
-		...errors(...USER_ERRORS, "bad_request", "upgrade_required"),
 	},
 });
 
@@ -79,12 +78,10 @@ export const inboxRoutes = routeGroup(requireUser)
 	.openapi(inboxSocketRoute, async (c) => {
 		requireUpgrade(c.req.header("upgrade"));
 		const { owner, stub } = callersInbox(c);
-		return declared(
-			await forwardUpgrade(stub, "https://inbox/ws", {
-				[INBOX_TENANT_HEADER]: owner.tenantId,
-				[INBOX_USER_HEADER]: owner.userId,
-			}),
-		);
+		return forwardUpgrade(stub, "https://inbox/ws", {
+			[INBOX_TENANT_HEADER]: owner.tenantId,
+			[INBOX_USER_HEADER]: owner.userId,
+		});
 	});
 
 const listConversationsRoute = defineRoute({
@@ -98,7 +95,6 @@ const listConversationsRoute = defineRoute({
 	request: { query: ConversationListQuery },
 	responses: {
 		200: json(ConversationListPage, "A page of the list"),
-		...errors(...USER_ERRORS, "bad_request"),
 	},
 });
 

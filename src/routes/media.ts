@@ -13,7 +13,7 @@ import { uploadToR2 } from "../media/upload";
 import type { MediaRecord } from "../objects/conversation/attachments";
 import { conversationStub } from "../objects/names";
 import { Id, LIMITS, type Media, MediaResponse, MediaUploadQuery } from "../protocol";
-import { BINARY, defineRoute, errors, json, routeGroup, SECURITY, USER_ERRORS } from "./openapi";
+import { BINARY, defineRoute, json, routeGroup, SECURITY } from "./openapi";
 
 /** Downloads may be cached by the user's own client only: membership decides who may read them. */
 const CACHE_CONTROL = "private, max-age=3600";
@@ -40,15 +40,9 @@ const uploadRoute = defineRoute({
 			content: Object.fromEntries(ALLOWED_MEDIA_TYPES.map((type) => [type, { schema: BINARY }])),
 		},
 	},
+	refusals: ["conversation_not_found", "payload_too_large", "unsupported_media_type"],
 	responses: {
 		201: json(MediaResponse, "Stored"),
-		...errors(
-			...USER_ERRORS,
-			"bad_request",
-			"conversation_not_found",
-			"payload_too_large",
-			"unsupported_media_type",
-		),
 	},
 });
 
@@ -66,6 +60,7 @@ const downloadRoute = defineRoute({
 			"if-none-match": z.string().optional().meta({ description: "The ETag of a copy the client has." }),
 		}),
 	},
+	refusals: ["not_found", "forbidden", "range_not_satisfiable"],
 	responses: {
 		200: {
 			description: "The bytes, with the Content-Type they were uploaded with",
@@ -78,7 +73,6 @@ const downloadRoute = defineRoute({
 			content: { "*/*": { schema: BINARY } },
 		},
 		304: { description: "The client's copy is current (`If-None-Match`)" },
-		...errors(...USER_ERRORS, "bad_request", "not_found", "forbidden", "range_not_satisfiable"),
 	},
 });
 

@@ -1,8 +1,8 @@
 /**
  * How a route is declared: with `defineRoute` (@hono/zod-openapi's `createRoute`), its parameters,
- * query, body and every answer — success bodies and the error body of each status it can refuse with —
- * as schemas from src/protocol.ts. The same declaration validates the request and writes the route's
- * part of `GET /openapi.json` (src/api-docs/), so the document cannot drift from the code.
+ * query, body and success answers as schemas from src/protocol.ts, its credential, and the error
+ * codes it refuses with. The same declaration validates the request and writes the route's part of
+ * `GET /openapi.json` (src/api-docs/), so the document cannot drift from the code.
  */
 import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
@@ -22,16 +22,38 @@ export function routeGroup(...middleware: MiddlewareHandler<AppEnv>[]) {
 	return group;
 }
 
+type RouteDeclaration<P extends string> = Omit<RouteConfig, "path"> & {
+	path: P;
+	/** The codes the route itself refuses with (its handler, the object or D1 function it calls). */
+	refusals?: readonly ErrorCode[];
+};
+
 /**
- * `createRoute`, plus: a route with a JSON body refuses another declared Content-Type as `bad_request`
- * (see `requireJsonBody`), after the route's own middleware (its credentials are checked first).
+ * `createRoute`, plus the error answers (one per status, the `ErrorBody` schema, naming the codes):
+ * `refusals`, and those the declaration implies — `internal` for every route, `unauthorized` behind a
+ * credential, `tenant_not_found` on a tenant's host (every credential but the operator's),
+ * `bad_request` for a route with any input. A route with a JSON body refuses another declared
+ * Content-Type as `bad_request` (`requireJsonBody`), after its own middleware (credentials first).
  */
-export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
-	if (!config.request?.body?.content?.["application/json"]) return createRoute(config);
+export function defineRoute<P extends string, R extends RouteDeclaration<P>>({
+	refusals = [],
+	...config
+}: R) {
+	const schemes = (config.security ?? []).flatMap((requirement) => Object.keys(requirement));
+	const { params, query, headers, body } = config.request ?? {};
+	const implied: ErrorCode[] = [
+		...(params || query || headers || body ? (["bad_request"] as const) : []),
+		...(schemes.length > 0 ? (["unauthorized"] as const) : []),
+		...(schemes.some((scheme) => scheme !== "platformAdminKey") ? (["tenant_not_found"] as const) : []),
+		"internal",
+	];
+	const jsonBody = body?.content?.["application/json"] !== undefined;
 	const middleware = config.middleware === undefined ? [] : [config.middleware].flat();
-	return createRoute({ ...config, middleware: [...middleware, requireJsonBody] }) as ReturnType<
-		typeof createRoute<P, R>
-	>;
+	return createRoute({
+		...config,
+		...(jsonBody ? { middleware: [...middleware, requireJsonBody] } : {}),
+		responses: { ...config.responses, ...errors([...implied, ...refusals]) },
+	}) as ReturnType<typeof createRoute<P, Omit<R, "refusals">>>;
 }
 
 // ── credentials: the three audiences ─────────────────────────────────────────────────────────────
@@ -62,11 +84,6 @@ export const SECURITY = {
 	platform: [{ platformAdminKey: [] }],
 } satisfies Record<string, Partial<Record<keyof typeof SECURITY_SCHEMES, never[]>>[]>;
 
-/** What any route of an audience may answer: its credential refused, no tenant for the host, a bug. */
-export const USER_ERRORS = ["unauthorized", "tenant_not_found", "internal"] as const;
-export const TENANT_ERRORS = USER_ERRORS;
-export const PLATFORM_ERRORS = ["unauthorized", "internal"] as const;
-
 // ── answers ──────────────────────────────────────────────────────────────────────────────────────
 export function json<S extends z.ZodType>(schema: S, description: string) {
 	return { description, content: { "application/json": { schema } } };
@@ -87,19 +104,12 @@ const retryAfter = {
 	"Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
 } as const;
 
-type ErrorResponses<C extends ErrorCode> = {
-	[S in (typeof ERRORS)[C]["status"]]: {
-		description: string;
-		content: { "application/json": { schema: typeof ErrorBody } };
-	};
-};
-
 /**
- * The error answers of a route, one per status, each naming its codes (the table of docs/api.md says
+ * The error answers for `codes`, one per status, each naming its codes (the table of docs/api.md says
  * when each is given). Statuses that tell a client when to retry document `Retry-After`.
  */
-export function errors<C extends ErrorCode>(...codes: C[]): ErrorResponses<C> {
-	const byStatus = new Map<number, C[]>();
+function errors(codes: readonly ErrorCode[]) {
+	const byStatus = new Map<number, ErrorCode[]>();
 	for (const code of new Set(codes)) {
 		const status = ERRORS[code].status;
 		byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -113,12 +123,12 @@ export function errors<C extends ErrorCode>(...codes: C[]): ErrorResponses<C> {
 				...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
 			},
 		]),
-	) as ErrorResponses<C>;
+	);
 }
 
 /**
- * A Response whose type the route's declaration cannot carry (a WebSocket's 101, an NDJSON stream):
- * its answers are documented in the declaration all the same.
+ * A Response whose type the route's declaration cannot carry (an NDJSON stream): its answer is
+ * documented in the declaration all the same.
  */
 export function declared(response: Response): never {
 	return response as never;

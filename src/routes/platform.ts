@@ -21,7 +21,7 @@ import {
 	TenantResponse,
 	UpdateTenantBody,
 } from "../protocol";
-import { defineRoute, errors, json, jsonBody, PLATFORM_ERRORS, routeGroup, SECURITY } from "./openapi";
+import { defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
 const TenantParam = z.object({ id: Id });
 
@@ -40,7 +40,6 @@ const createTenantRoute = defineRoute({
 	request: { body: jsonBody(CreateTenantBody) },
 	responses: {
 		201: json(CreatedTenant, "The tenant, its API key and its first signing key"),
-		...errors(...PLATFORM_ERRORS, "bad_request"),
 	},
 });
 
@@ -50,9 +49,9 @@ const getTenantRoute = defineRoute({
 	path: "/tenants/{id}",
 	summary: "Get a tenant",
 	request: { params: TenantParam },
+	refusals: ["tenant_not_found"],
 	responses: {
 		200: json(TenantResponse, "The tenant and its settings"),
-		...errors(...PLATFORM_ERRORS, "bad_request", "tenant_not_found"),
 	},
 });
 
@@ -63,9 +62,9 @@ const updateTenantRoute = defineRoute({
 	summary: "Change a tenant's settings",
 	description: "The settings given replace those of the tenant; the others keep their values.",
 	request: { params: TenantParam, body: jsonBody(UpdateTenantBody) },
+	refusals: ["tenant_not_found"],
 	responses: {
 		200: json(TenantResponse, "The tenant with its new settings"),
-		...errors(...PLATFORM_ERRORS, "bad_request", "tenant_not_found"),
 	},
 });
 
@@ -77,9 +76,9 @@ const addDomainRoute = defineRoute({
 	description:
 		"The tenant's users and backend then reach the API on that host. In production the hostname also needs a Cloudflare custom hostname (README, Deploy).",
 	request: { params: TenantParam, body: jsonBody(AddDomainBody) },
+	refusals: ["tenant_not_found", "domain_taken"],
 	responses: {
 		201: json(DomainResponse, "The hostname is the tenant's"),
-		...errors(...PLATFORM_ERRORS, "bad_request", "tenant_not_found", "domain_taken"),
 	},
 });
 
@@ -90,9 +89,9 @@ const addSigningKeyRoute = defineRoute({
 	summary: "Rotate the signing key",
 	description: "The new key signs from now on; the old keys keep verifying until they are revoked.",
 	request: { params: TenantParam },
+	refusals: ["tenant_not_found"],
 	responses: {
 		201: json(SigningKeyResponse, "The new key's id (`kid`) and secret, shown once"),
-		...errors(...PLATFORM_ERRORS, "bad_request", "tenant_not_found"),
 	},
 });
 
@@ -103,9 +102,9 @@ const revokeSigningKeyRoute = defineRoute({
 	summary: "Revoke a signing key",
 	description: "Tokens signed with it stop working.",
 	request: { params: z.object({ id: Id, kid: Id }) },
+	refusals: ["not_found"],
 	responses: {
 		204: { description: "Revoked" },
-		...errors(...PLATFORM_ERRORS, "bad_request", "not_found"),
 	},
 });
 

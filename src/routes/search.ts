@@ -2,7 +2,7 @@
 import { requireUser } from "../auth/middleware";
 import { searchMessages } from "../db/mirror";
 import { SearchPage, SearchQuery } from "../protocol";
-import { defineRoute, errors, json, routeGroup, SECURITY, USER_ERRORS } from "./openapi";
+import { defineRoute, json, routeGroup, SECURITY } from "./openapi";
 
 const searchRoute = defineRoute({
 	method: "get",
@@ -15,7 +15,6 @@ const searchRoute = defineRoute({
 	request: { query: SearchQuery },
 	responses: {
 		200: json(SearchPage, "Matching messages, newest first"),
-		...errors(...USER_ERRORS, "bad_request"),
 	},
 });
 

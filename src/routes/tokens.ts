@@ -4,7 +4,7 @@ import { requireApiKey, signingKeysByTenant } from "../auth/middleware";
 import { listSigningKeys } from "../db/tenants";
 import { AppError } from "../errors";
 import { CreateTokenBody, TokenResponse } from "../protocol";
-import { defineRoute, errors, json, jsonBody, routeGroup, SECURITY, TENANT_ERRORS } from "./openapi";
+import { defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
 const DEFAULT_TTL_SECONDS = 24 * 3600;
 
@@ -18,9 +18,9 @@ const createTokenRoute = defineRoute({
 		"A JWT for one of the tenant's users, signed with the tenant's current signing key. A tenant may also mint the same token itself with its signing secret.",
 	middleware: requireApiKey,
 	request: { body: jsonBody(CreateTokenBody) },
+	refusals: ["unavailable"],
 	responses: {
 		201: json(TokenResponse, "The token and when it expires"),
-		...errors(...TENANT_ERRORS, "bad_request", "unavailable"),
 	},
 });
 
