@@ -1,5 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildAssets } from "./scripts/build-assets.mjs";
+
+// wrangler.jsonc's `assets` folder must exist before the Worker starts, also for `npx vitest run <dir>`.
+buildAssets({ quiet: true });
 
 export default defineConfig({
 	plugins: [

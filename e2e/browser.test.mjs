@@ -7,15 +7,14 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer } from "../scripts/dev-server.mjs";
+import { startDevServer, testPort } from "../scripts/dev-server.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const port = 8900 + (process.pid % 90);
+const port = testPort(0);
 const base = `http://127.0.0.1:${port}`;
 const persist = mkdtempSync(join(tmpdir(), "edgechat-e2e-"));
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 let server;
 let browser;
@@ -93,19 +92,7 @@ beforeAll(async () => {
 	await new Promise((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
 	pageUrl = `http://127.0.0.1:${pageServer.address().port}/`;
 	server = await startServer();
-	browser = await chromium.launch({
-		executablePath: chromiumPath,
-		args: [
-			"--headless",
-			"--no-sandbox",
-			"--disable-gpu",
-			"--disable-quic",
-			"--no-first-run",
-			"--disable-background-networking",
-			"--disable-component-update",
-			"--disable-sync",
-		],
-	});
+	browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

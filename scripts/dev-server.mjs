@@ -8,6 +8,15 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
+/**
+ * A port for one test file's server: EDGECHAT_E2E_PORT + offset when that is set (to keep a run
+ * inside a range of ports), else a pair derived from the process id, so parallel runs rarely meet.
+ */
+export function testPort(offset = 0) {
+	const base = Number(process.env.EDGECHAT_E2E_PORT) || 8900 + (process.pid % 45) * 2;
+	return base + offset;
+}
+
 /** Resolves once the server says "Ready on"; `persist` defaults to a new temporary folder. */
 export async function startDevServer({
 	port,

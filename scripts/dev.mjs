@@ -1,11 +1,13 @@
 // `npm run dev`: everything a fresh clone needs, then `wrangler dev` on http://127.0.0.1:8787.
-// 1. .dev.vars from .dev.vars.example when missing; 2. the D1 migrations, locally; 3. the dev tenant
-// (hosts localhost and 127.0.0.1, API key DEV_TENANT_API_KEY); 4. wrangler dev, D1/R2/DOs embedded.
+// 1. .dev.vars from .dev.vars.example when missing; 2. the static assets (scripts/build-assets.mjs);
+// 3. the D1 migrations, locally; 4. the dev tenant (hosts localhost and 127.0.0.1, API key
+// DEV_TENANT_API_KEY); 5. wrangler dev, D1/R2/DOs embedded.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 import { fileURLToPath } from "node:url";
+import { buildAssets } from "./build-assets.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
@@ -28,6 +30,8 @@ if (!apiKey) {
 	console.error("DEV_TENANT_API_KEY is missing from .dev.vars");
 	process.exit(1);
 }
+
+buildAssets();
 
 // EDGECHAT_PERSIST puts the local D1/R2/DO state in another folder (the browser tests use a fresh one).
 const persist = process.env.EDGECHAT_PERSIST ? ["--persist-to", process.env.EDGECHAT_PERSIST] : [];

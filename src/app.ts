@@ -1,20 +1,20 @@
 /** The Hono app: middleware order, routes, and the one place an error becomes a response. */
-import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { nanoid } from "nanoid";
+import { apiDocsRoutes } from "./api-docs/routes";
 import { resolveTenant } from "./auth/middleware";
-import type { AppEnv } from "./context";
 import { AppError, ERRORS, type ErrorCode, errorBody, toAppError } from "./errors";
 import { adminRoutes } from "./routes/admin";
 import { conversationRoutes } from "./routes/conversations";
 import { conversationListRoutes, inboxRoutes } from "./routes/inbox";
 import { mediaRoutes } from "./routes/media";
+import { routeGroup } from "./routes/openapi";
 import { platformRoutes } from "./routes/platform";
 import { searchRoutes } from "./routes/search";
 import { tokenRoutes } from "./routes/tokens";
 
-export const app = new Hono<AppEnv>();
+export const app = routeGroup();
 
 app.use(async (c, next) => {
 	c.set("requestId", c.req.header("cf-ray") ?? nanoid(16));
@@ -22,6 +22,8 @@ app.use(async (c, next) => {
 	c.header("x-request-id", c.get("requestId"));
 });
 
+// The API's own documents and reference page: host-agnostic, so before any tenant is resolved.
+app.route("/", apiDocsRoutes(app));
 app.route("/platform/v1", platformRoutes);
 // Tenants' web apps call from their own origins. Credentials are bearer tokens, never cookies, so
 // any origin may call; preflights are answered before the tenant is resolved.

@@ -21,3 +21,8 @@ export async function forwardUpgrade(
 	const refusal: unknown = await response.json().catch(() => null);
 	throw fromPayload(typeof refusal === "object" && refusal !== null ? refusal : {});
 }
+
+/** The answer of a WebSocket route that accepted the upgrade, for its declaration. */
+export const UPGRADE_RESPONSE = {
+	101: { description: "Switching Protocols: the socket is open. Its frames are in `GET /asyncapi.json`." },
+} as const;

@@ -82,10 +82,9 @@ export async function uploadToR2(
 			if (input.declaredLength !== null && headBytes !== input.declaredLength) throw shortBody(input);
 			await bucket.put(input.key, head, options);
 			size = headBytes;
-		} else if (input.declaredLength !== null) {
-			size = await putFixedLength(bucket, reader, head, input, options);
 		} else {
-			size = await putMultipart(bucket, reader, head, input, options);
+			const pending: PendingUpload = { bucket, reader, head, input, options };
+			size = await (input.declaredLength !== null ? putFixedLength(pending) : putMultipart(pending));
 		}
 		return { size, dimensions };
 	} catch (error) {
@@ -108,13 +107,16 @@ function shortBody(input: UploadInput): AppError {
 	return new AppError("bad_request", `The body is shorter than its Content-Length (${input.declaredLength})`);
 }
 
-async function putFixedLength(
-	bucket: R2Bucket,
-	reader: ReadableStreamDefaultReader<Uint8Array>,
-	head: Uint8Array,
-	input: UploadInput,
-	options: R2PutOptions,
-): Promise<number> {
+/** An upload whose head has been read and checked: what either way of storing the rest needs. */
+interface PendingUpload {
+	bucket: R2Bucket;
+	reader: ReadableStreamDefaultReader<Uint8Array>;
+	head: Uint8Array;
+	input: UploadInput;
+	options: R2PutOptions;
+}
+
+async function putFixedLength({ bucket, reader, head, input, options }: PendingUpload): Promise<number> {
 	const declared = input.declaredLength as number;
 	const stream = new FixedLengthStream(declared);
 	const writer = stream.writable.getWriter();
@@ -147,13 +149,7 @@ async function putFixedLength(
 	return size;
 }
 
-async function putMultipart(
-	bucket: R2Bucket,
-	reader: ReadableStreamDefaultReader<Uint8Array>,
-	head: Uint8Array,
-	input: UploadInput,
-	options: R2PutOptions,
-): Promise<number> {
+async function putMultipart({ bucket, reader, head, input, options }: PendingUpload): Promise<number> {
 	let upload: R2MultipartUpload | null = null;
 	const parts: R2UploadedPart[] = [];
 	// Under a cap smaller than a part, the whole body is one put: buffer no more than the cap.

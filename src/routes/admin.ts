@@ -1,29 +1,91 @@
 /** A tenant's backend (API key): export of a conversation's history, and the mirror's lag. */
-
-import { Hono } from "hono";
 import { z } from "zod";
 import { requireApiKey } from "../auth/middleware";
 import { TUNING } from "../config";
-import type { AppEnv } from "../context";
 import { exportPage, findMirroredConversation } from "../db/mirror";
 import { AppError, rpc } from "../errors";
 import type { MirrorFault } from "../objects/conversation/mirror";
 import { conversationStub } from "../objects/names";
-import { CollectMediaBody, Id } from "../protocol";
+import { CollectMediaBody, CollectMediaResponse, Message, MirrorStatusResponse } from "../protocol";
 import { testHooksEnabled } from "../test-hooks";
-import { validate } from "../validate";
+import { ConversationParam, declared, defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
-const ConversationParam = z.object({ id: Id });
 const encoder = new TextEncoder();
+const common = { tags: ["Tenant backend"], security: SECURITY.tenant };
 
-export const adminRoutes = new Hono<AppEnv>()
-	.use(requireApiKey)
-	/**
-	 * The conversation's history as NDJSON, one message per line in seq order, streamed from D1 a
-	 * page at a time. It is the mirror's copy: `x-edgechat-mirrored-seq` says how far it reached
-	 * when the export began (compare with the conversation's lastSeq, or GET …/mirror, for the lag).
-	 */
-	.get("/conversations/:id/export", validate("param", ConversationParam), async (c) => {
+/**
+ * Streamed from D1 a page at a time. It is the mirror's copy: compare `x-edgechat-mirrored-seq` with
+ * the conversation's lastSeq, or GET …/mirror, for the lag.
+ */
+const exportRoute = defineRoute({
+	...common,
+	method: "get",
+	path: "/conversations/{id}/export",
+	summary: "Export a conversation's history",
+	description:
+		"The whole history as NDJSON from the D1 mirror, one Message per line, in seq order, streamed. `x-edgechat-mirrored-seq` says how far the mirror had reached when the export began.",
+	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
+	responses: {
+		200: {
+			description: "NDJSON: one Message (the schema below) per line, in seq order",
+			headers: {
+				"x-edgechat-mirrored-seq": {
+					description: "The last seq the mirror held when the export began",
+					schema: { type: "integer" },
+				},
+			},
+			content: { "application/x-ndjson": { schema: Message } },
+		},
+	},
+});
+
+const collectMediaRoute = defineRoute({
+	...common,
+	method: "post",
+	path: "/conversations/{id}/media/collect",
+	summary: "Delete unattached media",
+	description:
+		"Deletes the conversation's media that no message references and that were uploaded more than `olderThanSeconds` ago (default 7 days), bytes and records; call again while `more` is true.",
+	request: { params: ConversationParam, body: jsonBody(CollectMediaBody) },
+	refusals: ["conversation_not_found"],
+	responses: {
+		200: json(CollectMediaResponse, "What was deleted"),
+	},
+});
+
+const mirrorStatusRoute = defineRoute({
+	...common,
+	method: "get",
+	path: "/conversations/{id}/mirror",
+	summary: "The D1 mirror's lag",
+	description: "For operators: how far D1 lags behind the conversation, and the last error if it is failing.",
+	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
+	responses: {
+		200: json(MirrorStatusResponse, "Where the mirror stands"),
+	},
+});
+
+/**
+ * Test-only (404 unless the EDGECHAT_TEST_HOOKS binding is "1"): make a conversation's mirror
+ * fail its D1 writes, for the tests and bench/mirror-drain.mjs. Left out of the API's documents.
+ */
+const mirrorFaultRoute = defineRoute({
+	...common,
+	hide: true,
+	method: "put",
+	path: "/test-hooks/conversations/{id}/mirror-fault",
+	request: {
+		params: ConversationParam,
+		body: jsonBody(z.object({ fault: z.enum(["down", "lose-ack"]).nullable() }).strict()),
+	},
+	refusals: ["not_found"],
+	responses: { 204: { description: "Set" } },
+});
+
+export const adminRoutes = routeGroup(requireApiKey)
+	.openapi(exportRoute, async (c) => {
 		const tenantId = c.get("tenant").id;
 		const { id } = c.req.valid("param");
 		const db = c.env.DB;
@@ -44,46 +106,29 @@ export const adminRoutes = new Hono<AppEnv>()
 			// One page in flight at a time: a slow reader holds D1 back instead of filling memory.
 			{ highWaterMark: 0 },
 		);
-		return new Response(body, {
-			headers: {
-				"content-type": "application/x-ndjson; charset=utf-8",
-				"cache-control": "no-store",
-				"x-edgechat-mirrored-seq": String(conversation.lastSeq),
-			},
-		});
+		return declared(
+			new Response(body, {
+				headers: {
+					"content-type": "application/x-ndjson; charset=utf-8",
+					"cache-control": "no-store",
+					"x-edgechat-mirrored-seq": String(conversation.lastSeq),
+				},
+			}),
+		);
 	})
-	/**
-	 * Deletes the conversation's media that no message references and that were uploaded more than
-	 * `olderThanSeconds` ago (default 7 days), bytes and records; call again while `more` is true.
-	 */
-	.post(
-		"/conversations/:id/media/collect",
-		validate("param", ConversationParam),
-		validate("json", CollectMediaBody),
-		async (c) => {
-			const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
-			const olderThanMs = c.req.valid("json").olderThanSeconds * 1000;
-			return c.json(await rpc(() => stub.collectUnattachedMedia(olderThanMs)));
-		},
-	)
-	/** For operators: how far D1 lags behind the conversation, and the last error if it is failing. */
-	.get("/conversations/:id/mirror", validate("param", ConversationParam), async (c) => {
+	.openapi(collectMediaRoute, async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
-		return c.json({ mirror: await rpc(() => stub.mirrorStatus()) });
+		const olderThanMs = c.req.valid("json").olderThanSeconds * 1000;
+		return c.json(await rpc(() => stub.collectUnattachedMedia(olderThanMs)), 200);
 	})
-	/**
-	 * Test-only (404 unless the EDGECHAT_TEST_HOOKS binding is "1"): make a conversation's mirror
-	 * fail its D1 writes, for the tests and bench/mirror-drain.mjs.
-	 */
-	.put(
-		"/test-hooks/conversations/:id/mirror-fault",
-		validate("param", ConversationParam),
-		validate("json", z.object({ fault: z.enum(["down", "lose-ack"]).nullable() }).strict()),
-		async (c) => {
-			if (!testHooksEnabled(c.env)) throw new AppError("not_found", "No such route");
-			const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
-			const fault: MirrorFault = c.req.valid("json").fault;
-			await stub.setMirrorFault(fault);
-			return c.body(null, 204);
-		},
-	);
+	.openapi(mirrorStatusRoute, async (c) => {
+		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
+		return c.json({ mirror: await rpc(() => stub.mirrorStatus()) }, 200);
+	})
+	.openapi(mirrorFaultRoute, async (c) => {
+		if (!testHooksEnabled(c.env)) throw new AppError("not_found", "No such route");
+		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
+		const fault: MirrorFault = c.req.valid("json").fault;
+		await stub.setMirrorFault(fault);
+		return c.body(null, 204);
+	});

@@ -1,8 +1,6 @@
 /** A tenant's users: conversations, members, messages, read marks and the conversation socket. */
-import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
-import type { AppEnv } from "../context";
 import { AppError, rpc } from "../errors";
 import {
 	SOCKET_EXPIRES_HEADER,
@@ -12,22 +10,144 @@ import {
 import { conversationStub, directConversationId, newGroupConversationId } from "../objects/names";
 import {
 	AddMembersBody,
+	ConversationResponse,
 	CreateConversationBody,
 	HistoryQuery,
 	Id,
+	LIMITS,
+	MessagePage,
+	MessageResponse,
 	ReadBody,
 	SendMessageBody,
 	SocketQuery,
 	UserId,
 } from "../protocol";
-import { forwardUpgrade, requireUpgrade } from "../upgrade";
-import { validate } from "../validate";
+import { forwardUpgrade, requireUpgrade, UPGRADE_RESPONSE } from "../upgrade";
+import { ConversationParam, defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
-const ConversationParam = z.object({ id: Id });
+const common = { security: SECURITY.user };
+const conversations = { ...common, tags: ["Conversations"] };
+const messages = { ...common, tags: ["Messages"] };
 
-export const conversationRoutes = new Hono<AppEnv>()
-	.use(requireUser)
-	.post("/", validate("json", CreateConversationBody), async (c) => {
+const createConversationRoute = defineRoute({
+	...conversations,
+	method: "post",
+	path: "/",
+	summary: "Create a conversation",
+	description:
+		"A direct conversation is between the caller and one other user; its id is derived from the pair, so both reach the same one whoever creates it. A group's creator is its owner.",
+	request: { body: jsonBody(CreateConversationBody) },
+	refusals: ["too_many_members", "conversation_exists"],
+	responses: {
+		201: json(ConversationResponse, "Created"),
+		200: json(ConversationResponse, "The direct conversation of the pair, which already existed"),
+	},
+});
+
+const getConversationRoute = defineRoute({
+	...conversations,
+	method: "get",
+	path: "/{id}",
+	summary: "Get a conversation",
+	request: { params: ConversationParam },
+	refusals: ["conversation_not_found"],
+	responses: {
+		200: json(ConversationResponse, "The conversation and its members"),
+	},
+});
+
+const addMembersRoute = defineRoute({
+	...conversations,
+	method: "post",
+	path: "/{id}/members",
+	summary: "Add members",
+	description: `An owner or admin adds members to a group, up to ${LIMITS.groupMembers} in all.`,
+	request: { params: ConversationParam, body: jsonBody(AddMembersBody) },
+	refusals: ["direct_conversation", "too_many_members", "forbidden", "conversation_not_found"],
+	responses: {
+		200: json(ConversationResponse, "The conversation with its members"),
+	},
+});
+
+const removeMemberRoute = defineRoute({
+	...conversations,
+	method: "delete",
+	path: "/{id}/members/{userId}",
+	summary: "Remove a member, or leave",
+	description:
+		"An owner or admin removes others (an admin cannot remove the owner or another admin); any member may leave. When the owner leaves, the earliest admin, else the earliest member, becomes owner.",
+	request: { params: z.object({ id: Id, userId: UserId }) },
+	refusals: ["direct_conversation", "forbidden", "conversation_not_found", "not_found"],
+	responses: {
+		204: { description: "Removed" },
+	},
+});
+
+const listMessagesRoute = defineRoute({
+	...messages,
+	method: "get",
+	path: "/{id}/messages",
+	summary: "Page the history",
+	description:
+		"`after=SEQ` pages up (ascending), `before=SEQ` pages down (descending); with neither, the latest messages, descending.",
+	request: { params: ConversationParam, query: HistoryQuery },
+	refusals: ["conversation_not_found"],
+	responses: {
+		200: json(MessagePage, "A page of messages"),
+	},
+});
+
+const sendMessageRoute = defineRoute({
+	...messages,
+	method: "post",
+	path: "/{id}/messages",
+	summary: "Send a message",
+	description:
+		"`(senderId, clientId)` is unique in a conversation, forever: a retry answers the stored original, even when the sender is over its rate.",
+	request: { params: ConversationParam, body: jsonBody(SendMessageBody) },
+	refusals: [
+		"text_required",
+		"invalid_reply_to",
+		"invalid_attachment",
+		"conversation_not_found",
+		"text_too_long",
+		"rate_limited",
+	],
+	responses: {
+		201: json(MessageResponse, "Stored, with its seq"),
+		200: json(MessageResponse, "A retry of a clientId already stored: the original"),
+	},
+});
+
+const markReadRoute = defineRoute({
+	...messages,
+	method: "post",
+	path: "/{id}/read",
+	summary: "Move the read mark",
+	description: "A read mark never moves backwards; a mark behind the current one changes nothing.",
+	request: { params: ConversationParam, body: jsonBody(ReadBody) },
+	refusals: ["invalid_seq", "conversation_not_found"],
+	responses: {
+		204: { description: "Marked" },
+	},
+});
+
+const conversationSocketRoute = defineRoute({
+	...conversations,
+	method: "get",
+	path: "/{id}/ws",
+	summary: "Open the conversation's socket",
+	description:
+		"A WebSocket: every message after `after` exactly once and in order, then the live stream. Its frames are in `GET /asyncapi.json`.",
+	request: { params: ConversationParam, query: SocketQuery },
+	refusals: ["conversation_not_found", "upgrade_required"],
+	responses: {
+		...UPGRADE_RESPONSE,
+	},
+});
+
+export const conversationRoutes = routeGroup(requireUser)
+	.openapi(createConversationRoute, async (c) => {
 		const body = c.req.valid("json");
 		const userId = c.get("userId");
 		const tenantId = c.get("tenant").id;
@@ -52,42 +172,37 @@ export const conversationRoutes = new Hono<AppEnv>()
 		);
 		return c.json({ conversation }, created ? 201 : 200);
 	})
-	.get("/:id", validate("param", ConversationParam), async (c) => {
+	.openapi(getConversationRoute, async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
-		return c.json({ conversation: await rpc(() => stub.getConversation(c.get("userId"))) });
+		return c.json({ conversation: await rpc(() => stub.getConversation(c.get("userId"))) }, 200);
 	})
-	.post("/:id/members", validate("param", ConversationParam), validate("json", AddMembersBody), async (c) => {
+	.openapi(addMembersRoute, async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
 		const conversation = await rpc(() => stub.addMembers(c.get("userId"), c.req.valid("json").userIds));
-		return c.json({ conversation });
+		return c.json({ conversation }, 200);
 	})
-	.delete("/:id/members/:userId", validate("param", z.object({ id: Id, userId: UserId })), async (c) => {
+	.openapi(removeMemberRoute, async (c) => {
 		const { id, userId } = c.req.valid("param");
 		const stub = conversationStub(c.env, c.get("tenant").id, id);
 		await rpc(() => stub.removeMember(c.get("userId"), userId));
 		return c.body(null, 204);
 	})
-	.get("/:id/messages", validate("param", ConversationParam), validate("query", HistoryQuery), async (c) => {
+	.openapi(listMessagesRoute, async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
-		return c.json(await rpc(() => stub.listMessages(c.get("userId"), c.req.valid("query"))));
+		return c.json(await rpc(() => stub.listMessages(c.get("userId"), c.req.valid("query"))), 200);
 	})
-	.post(
-		"/:id/messages",
-		validate("param", ConversationParam),
-		validate("json", SendMessageBody),
-		async (c) => {
-			const tenant = c.get("tenant");
-			const stub = conversationStub(c.env, tenant.id, c.req.valid("param").id);
-			const result = await rpc(() => stub.sendMessage(c.get("userId"), c.req.valid("json"), tenant.settings));
-			return c.json({ message: result.message }, result.duplicate ? 200 : 201);
-		},
-	)
-	.post("/:id/read", validate("param", ConversationParam), validate("json", ReadBody), async (c) => {
+	.openapi(sendMessageRoute, async (c) => {
+		const tenant = c.get("tenant");
+		const stub = conversationStub(c.env, tenant.id, c.req.valid("param").id);
+		const result = await rpc(() => stub.sendMessage(c.get("userId"), c.req.valid("json"), tenant.settings));
+		return c.json({ message: result.message }, result.duplicate ? 200 : 201);
+	})
+	.openapi(markReadRoute, async (c) => {
 		const stub = conversationStub(c.env, c.get("tenant").id, c.req.valid("param").id);
 		await rpc(() => stub.markRead(c.get("userId"), c.req.valid("json").seq));
 		return c.body(null, 204);
 	})
-	.get("/:id/ws", validate("param", ConversationParam), validate("query", SocketQuery), async (c) => {
+	.openapi(conversationSocketRoute, async (c) => {
 		requireUpgrade(c.req.header("upgrade"));
 		const tenant = c.get("tenant");
 		const { after } = c.req.valid("query");

@@ -3,19 +3,17 @@
  * out to members of the conversation the media was uploaded to. Limits and the type allowlist are in
  * docs/media.md.
  */
-import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
-import type { AppEnv } from "../context";
 import { AppError, rpc } from "../errors";
 import { mediaKey, newMediaId } from "../media/keys";
 import { parseRange } from "../media/range";
-import { allowedType } from "../media/sniff";
+import { ALLOWED_MEDIA_TYPES, allowedType } from "../media/sniff";
 import { uploadToR2 } from "../media/upload";
 import type { MediaRecord } from "../objects/conversation/attachments";
 import { conversationStub } from "../objects/names";
-import { Id, type Media, MediaUploadQuery } from "../protocol";
-import { validate } from "../validate";
+import { Id, LIMITS, type Media, MediaResponse, MediaUploadQuery } from "../protocol";
+import { BINARY, defineRoute, json, routeGroup, SECURITY } from "./openapi";
 
 /** Downloads may be cached by the user's own client only: membership decides who may read them. */
 const CACHE_CONTROL = "private, max-age=3600";
@@ -26,9 +24,60 @@ function contentLength(header: string | undefined): number | null {
 	return Number(header.trim());
 }
 
-export const mediaRoutes = new Hono<AppEnv>()
-	.use(requireUser)
-	.post("/", validate("query", MediaUploadQuery), async (c) => {
+const common = { tags: ["Media"], security: SECURITY.user };
+const header = (description: string) => ({ description, schema: { type: "string" } }) as const;
+
+const uploadRoute = defineRoute({
+	...common,
+	method: "post",
+	path: "/",
+	summary: "Upload media",
+	description: `The raw bytes as the body, streamed to R2; then a message attaches the media by id. Members of the conversation only; at most the tenant's \`mediaMaxBytes\` (default ${LIMITS.mediaBytes} bytes), of an allowlisted type that the first bytes must match (docs/media.md).`,
+	request: {
+		query: MediaUploadQuery,
+		body: {
+			required: true,
+			content: Object.fromEntries(ALLOWED_MEDIA_TYPES.map((type) => [type, { schema: BINARY }])),
+		},
+	},
+	refusals: ["conversation_not_found", "payload_too_large", "unsupported_media_type"],
+	responses: {
+		201: json(MediaResponse, "Stored"),
+	},
+});
+
+const downloadRoute = defineRoute({
+	...common,
+	method: "get",
+	path: "/{id}",
+	summary: "Download media",
+	description:
+		"The bytes, to members of the conversation the media was uploaded to, with `Range` and `If-None-Match`. Never run as a page: `nosniff` and a sandboxing CSP.",
+	request: {
+		params: z.object({ id: Id }),
+		headers: z.object({
+			range: z.string().optional().meta({ description: "One range of bytes, `bytes=start-end`." }),
+			"if-none-match": z.string().optional().meta({ description: "The ETag of a copy the client has." }),
+		}),
+	},
+	refusals: ["not_found", "forbidden", "range_not_satisfiable"],
+	responses: {
+		200: {
+			description: "The bytes, with the Content-Type they were uploaded with",
+			headers: { ETag: header("The media's entity tag"), "Content-Length": header("Bytes") },
+			content: { "*/*": { schema: BINARY } },
+		},
+		206: {
+			description: "The requested range",
+			headers: { "Content-Range": header("`bytes start-end/size`") },
+			content: { "*/*": { schema: BINARY } },
+		},
+		304: { description: "The client's copy is current (`If-None-Match`)" },
+	},
+});
+
+export const mediaRoutes = routeGroup(requireUser)
+	.openapi(uploadRoute, async (c) => {
 		const tenant = c.get("tenant");
 		const userId = c.get("userId");
 		const { conversationId } = c.req.valid("query");
@@ -84,7 +133,7 @@ export const mediaRoutes = new Hono<AppEnv>()
 		const media: Media = { id, contentType, size, ...(dimensions ?? {}) };
 		return c.json({ media }, 201);
 	})
-	.get("/:id", validate("param", z.object({ id: Id })), async (c) => {
+	.openapi(downloadRoute, async (c) => {
 		const tenant = c.get("tenant");
 		const { id } = c.req.valid("param");
 		const key = mediaKey(tenant.id, id);
