@@ -159,7 +159,7 @@ export const Tenant = z
 	.object({ id: Id, name: z.string(), settings: TenantSettings, createdAt: Timestamp })
 	.meta({ id: "Tenant" });
 export type Tenant = z.infer<typeof Tenant>;
-export const TenantResponse = z.object({ tenant: Tenant });
+export const TenantResponse = z.object({ tenant: Tenant }).meta({ id: "TenantResponse" });
 
 export const AddDomainBody = z
 	.object({
@@ -174,7 +174,9 @@ export const AddDomainBody = z
 			),
 	})
 	.strict();
-export const DomainResponse = z.object({ domain: z.object({ hostname: z.string(), tenantId: Id }) });
+export const DomainResponse = z
+	.object({ domain: z.object({ hostname: z.string(), tenantId: Id }) })
+	.meta({ id: "DomainResponse" });
 
 export const UpdateTenantBody = z
 	.object({
@@ -184,7 +186,9 @@ export const UpdateTenantBody = z
 	})
 	.strict();
 
-export const SigningKeyResponse = z.object({ signingKeyId: Id, signingSecret: z.string() });
+export const SigningKeyResponse = z
+	.object({ signingKeyId: Id, signingSecret: z.string() })
+	.meta({ id: "SigningKeyResponse" });
 
 export const CreateTokenBody = z
 	.object({
@@ -199,7 +203,9 @@ export const CreateTokenBody = z
 			.meta({ description: "Default 86,400 (a day)." }),
 	})
 	.strict();
-export const TokenResponse = z.object({ token: z.string(), expiresAt: Timestamp });
+export const TokenResponse = z
+	.object({ token: z.string(), expiresAt: Timestamp })
+	.meta({ id: "TokenResponse" });
 
 // ── messages and conversations ───────────────────────────────────────────────────────────────────
 export const Role = z.enum(["owner", "admin", "member"]).meta({ id: "Role" });
@@ -262,7 +268,9 @@ export const ConversationView = z
 	})
 	.meta({ id: "Conversation" });
 export type ConversationView = z.infer<typeof ConversationView>;
-export const ConversationResponse = z.object({ conversation: ConversationView });
+export const ConversationResponse = z
+	.object({ conversation: ConversationView })
+	.meta({ id: "ConversationResponse" });
 
 export const CreateConversationBody = z.discriminatedUnion("type", [
 	z.object({ type: z.literal("direct"), memberIds: z.tuple([UserId]) }).strict(),
@@ -289,7 +297,7 @@ export const SendMessageBody = z
 	})
 	.strict();
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
-export const MessageResponse = z.object({ message: Message });
+export const MessageResponse = z.object({ message: Message }).meta({ id: "MessageResponse" });
 
 export const HistoryQuery = z
 	.object({
@@ -330,7 +338,7 @@ export const Media = z
 	})
 	.meta({ id: "Media" });
 export type Media = z.infer<typeof Media>;
-export const MediaResponse = z.object({ media: Media });
+export const MediaResponse = z.object({ media: Media }).meta({ id: "MediaResponse" });
 
 export const CollectMediaBody = z
 	.object({
@@ -342,10 +350,12 @@ export const CollectMediaBody = z
 			.default(LIMITS.unattachedMediaSeconds),
 	})
 	.strict();
-export const CollectMediaResponse = z.object({
-	deleted: z.array(Id),
-	more: z.boolean().meta({ description: "Call again while true." }),
-});
+export const CollectMediaResponse = z
+	.object({
+		deleted: z.array(Id),
+		more: z.boolean().meta({ description: "Call again while true." }),
+	})
+	.meta({ id: "CollectMediaResponse" });
 
 export const SearchQuery = z.object({
 	q: z.string().trim().min(1).max(200),
@@ -358,7 +368,9 @@ export const SearchQuery = z.object({
 		.optional(),
 });
 export type SearchQuery = z.infer<typeof SearchQuery>;
-export const SearchPage = z.object({ messages: z.array(Message), nextCursor: z.string().nullable() });
+export const SearchPage = z
+	.object({ messages: z.array(Message), nextCursor: z.string().nullable() })
+	.meta({ id: "SearchPage" });
 export type SearchPage = z.infer<typeof SearchPage>;
 
 /** Where a conversation's D1 mirror stands; `pendingMessages` 0 and no `oldestPendingAt` when caught up. */
@@ -379,7 +391,7 @@ export const MirrorStatus = z
 	})
 	.meta({ id: "MirrorStatus" });
 export type MirrorStatus = z.infer<typeof MirrorStatus>;
-export const MirrorStatusResponse = z.object({ mirror: MirrorStatus });
+export const MirrorStatusResponse = z.object({ mirror: MirrorStatus }).meta({ id: "MirrorStatusResponse" });
 
 // ── the inbox and the conversation list ──────────────────────────────────────────────────────────
 export const InboxQuery = z.object({
@@ -394,7 +406,9 @@ export const InboxEntry = z
 	.object({ cursor: Seq, conversationId: Id, message: Message })
 	.meta({ id: "InboxEntry" });
 export type InboxEntry = z.infer<typeof InboxEntry>;
-export const InboxPage = z.object({ entries: z.array(InboxEntry), nextCursor: Seq.nullable() });
+export const InboxPage = z
+	.object({ entries: z.array(InboxEntry), nextCursor: Seq.nullable() })
+	.meta({ id: "InboxPage" });
 export type InboxPage = z.infer<typeof InboxPage>;
 
 export const ConversationListQuery = z.object({
@@ -425,10 +439,12 @@ export const ConversationSummary = z
 	})
 	.meta({ id: "ConversationSummary" });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
-export const ConversationListPage = z.object({
-	conversations: z.array(ConversationSummary),
-	nextCursor: z.string().nullable(),
-});
+export const ConversationListPage = z
+	.object({
+		conversations: z.array(ConversationSummary),
+		nextCursor: z.string().nullable(),
+	})
+	.meta({ id: "ConversationListPage" });
 export type ConversationListPage = z.infer<typeof ConversationListPage>;
 
 // ── WebSocket frames: the conversation socket ────────────────────────────────────────────────────

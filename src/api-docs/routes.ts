@@ -1,5 +1,6 @@
 /** `GET /openapi.json`, `GET /asyncapi.json` and `GET /docs`: the same on every host, no credential. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
 import { z } from "zod";
 import type { AppEnv } from "../context";
 import { defineRoute, routeGroup } from "../routes/openapi";
@@ -49,7 +50,8 @@ export function apiDocsRoutes(app: OpenAPIHono<AppEnv>) {
 	registerComponents(app);
 	let openApi: Record<string, unknown> | undefined;
 	let asyncApi: Record<string, unknown> | undefined;
-	return routeGroup()
+	// Tools on other origins (editors, code generators, a tenant's portal) may fetch the documents.
+	return routeGroup(cors({ origin: "*", allowMethods: ["GET"] }))
 		.openapi(openApiRoute, (c) => {
 			openApi ??= openApiDocument(app);
 			return c.json(openApi, 200);
