@@ -342,8 +342,11 @@ describe("the conversation socket", () => {
 	});
 
 	it("relays typing to the others only, and limits its rate", async () => {
-		const { tenant, alice, conversation } = await room();
+		// A burst of 5 that refills one frame per 100 s: the test does not depend on how fast it runs.
+		const tenant = await createTenant({ typingRate: { perSecond: 0.01, burst: 5 } });
+		const alice = await User.create(tenant, "alice");
 		const bob = await User.create(tenant, "bob");
+		const conversation = await alice.createGroup([bob.id]);
 		const aliceSocket = await alice.connect(conversation.id);
 		const bobSocket = await bob.connect(conversation.id);
 		aliceSocket.send({ type: "typing.start" });
@@ -374,7 +377,7 @@ describe("the conversation socket", () => {
 	});
 
 	it("answers a sender over its rate with an error frame carrying the clientId, storing nothing for it", async () => {
-		const tenant = await createTenant();
+		const tenant = await createTenant({ sendRate: { perSecond: 0.01, burst: 20 } });
 		const alice = await User.create(tenant, "alice");
 		const conversation = await alice.createGroup([]);
 		const socket = await alice.connect(conversation.id);
@@ -388,6 +391,7 @@ describe("the conversation socket", () => {
 		await socket.flush();
 		const acks = socket.frames.filter((f) => f.type === "message.ack");
 		const stored = (await alice.history(conversation.id)).messages;
+		expect(acks.length).toBe(20);
 		expect(stored.length).toBe(acks.length);
 		expect(stored.map((m) => m.clientId)).not.toContain(error.clientId);
 		socket.close();
