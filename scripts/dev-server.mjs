@@ -17,13 +17,18 @@ export function testPort(offset = 0) {
 	return base + offset;
 }
 
-/** Resolves once the server says "Ready on"; `persist` defaults to a new temporary folder. */
+/**
+ * Resolves once the server says "Ready on"; `persist` defaults to a new temporary folder; `args` go to
+ * `wrangler dev` (the benchmarks pass `--inspector-port` so that they do not collide with another
+ * engineer's dev server on wrangler's default 9229).
+ */
 export async function startDevServer({
 	port,
 	persist = mkdtempSync(join(tmpdir(), "edgechat-dev-")),
 	timeoutMs = 120_000,
+	args = [],
 }) {
-	const child = spawn(process.execPath, ["scripts/dev.mjs"], {
+	const child = spawn(process.execPath, ["scripts/dev.mjs", ...args], {
 		cwd: root,
 		env: { ...process.env, PORT: String(port), EDGECHAT_PERSIST: persist },
 		stdio: ["ignore", "pipe", "pipe"],

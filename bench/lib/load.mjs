@@ -263,7 +263,7 @@ function waitFor(done, timeoutMs, hook) {
  * background work earlier phases left behind (outbox drains to inboxes and D1) would otherwise be
  * measured as the next phase's cost. Answers how long it waited.
  */
-async function settle(target) {
+export async function settle(target) {
 	const started = performance.now();
 	const limit = Number(process.env.SETTLE_SECONDS ?? 60) * 1000;
 	let previous = await target.cpuMs();
