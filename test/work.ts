@@ -29,8 +29,9 @@ export function makeDue(stub: DurableObjectStub, kind: string): Promise<number |
 	return runInDurableObject(stub, (_object, state) => {
 		const work = new WorkQueue(state.storage);
 		const at = work.dueAt(kind);
+		if (at === null) return null;
 		if (hasTable(state.storage.sql, "inbox_sync")) new InboxOutbox(state.storage.sql).retryAllNow();
-		if (at !== null) work.schedule(kind);
+		work.schedule(kind);
 		return at;
 	});
 }

@@ -20,9 +20,18 @@ import type { RoomSockets } from "./sockets";
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_BATCH_MESSAGES = 200;
 
+/**
+ * Live delivered receipts (the members who had the room open when a message was stored) wait this long
+ * for the ones that follow, so a busy room sends each socket a few `deliveries.updated` a second
+ * rather than one per message.
+ */
+export const RECEIPTS_COALESCE_MS = 250;
+
 export class Broadcaster {
 	#pending: Message[] = [];
 	#pendingBytes = 0;
+	/** Delivered watermarks moved by live deliveries, not yet announced: user → seq. */
+	#receipts = new Map<string, number>();
 
 	constructor(private readonly sockets: RoomSockets) {}
 
@@ -45,6 +54,27 @@ export class Broadcaster {
 			batch.length === 1 && only
 				? { type: "message.created", message: only }
 				: { type: "messages.created", messages: batch },
+		);
+	}
+
+	/** Members' delivered watermarks moved: announced together, after the messages they refer to. */
+	deliveries(moves: readonly { userId: string; seq: number }[]): void {
+		if (moves.length === 0) return;
+		if (this.#receipts.size === 0) setTimeout(() => this.flushReceipts(), RECEIPTS_COALESCE_MS);
+		for (const { userId, seq } of moves)
+			this.#receipts.set(userId, Math.max(seq, this.#receipts.get(userId) ?? 0));
+	}
+
+	/** Announces the pending receipts now: one `delivered.updated`, or one `deliveries.updated` for several. */
+	flushReceipts(): void {
+		if (this.#receipts.size === 0) return;
+		const moves = [...this.#receipts].map(([userId, seq]) => ({ userId, seq }));
+		this.#receipts = new Map();
+		const [only] = moves;
+		this.broadcast(
+			moves.length === 1 && only
+				? { type: "delivered.updated", ...only }
+				: { type: "deliveries.updated", deliveries: moves },
 		);
 	}
 

@@ -24,27 +24,56 @@ export const INBOX_WORK = "inbox";
 export const DELIVERY_COALESCE_MS = 50;
 
 /**
- * When every member has the conversation open, a message owes their inboxes only the new row of the
- * conversation list (last message, unread count) and the sockets a delivered receipt: those wait up
- * to this long, so a busy room refreshes 100 lists once a second rather than once per drain.
+ * When no member is owed entries, a message's drain waits this long: it only writes the delivered
+ * watermarks of the members who had the room open (announced live, from memory, at once) and the rows
+ * of the conversation list that are due (below).
  */
 export const INDEX_COALESCE_MS = 1000;
 
 /**
- * In the synchronous block that stored the message: one outbox row naming the members with no open
- * socket on the conversation (the sender has the message already), then the drain is due.
+ * A member who has the room open saw its messages live: their row of the conversation list (last
+ * message, unread count) is owed only to their other devices. It is refreshed at most this often while
+ * their inbox has device sockets open (a list on another screen follows), ...
+ */
+export const LIST_REFRESH_WITH_DEVICES_MS = 2000;
+/**
+ * ... and this often when it has none (nobody sees the row until a device connects); the row is
+ * refreshed at once when the member leaves the room. So a message in a quiet room costs a call only to
+ * the inboxes of members who need one, and a busy room's list updates cost the same per second
+ * whatever its message rate.
+ */
+export const LIST_REFRESH_IDLE_MS = 60_000;
+/** List-only refreshes per drain: a busy room spreads its members' over drains instead of 100 calls at once. */
+export const LIST_REFRESHES_PER_DRAIN = 20;
+/** How soon the next drain runs when this one left list refreshes for it. */
+const NEXT_BATCH_MS = 100;
+
+/**
+ * In the synchronous block that stored the message: the members who have the room open got it live
+ * (their delivered watermark moves in memory and is announced, coalesced); one outbox row names the
+ * members with no open socket (the sender has the message already), and the drain is due.
  */
 export function queueDelivery(room: Room, message: Message): void {
+	const { store } = room;
 	const online = room.sockets.online();
 	const offline: string[] = [];
-	for (const userId of room.store.members.keys()) {
-		if (userId !== message.senderId && !online.has(userId)) offline.push(userId);
+	const live: { userId: string; seq: number }[] = [];
+	for (const userId of store.members.keys()) {
+		if (userId === message.senderId) continue;
+		if (!online.has(userId)) offline.push(userId);
+		else if (store.deliveredLive(userId, message.seq)) live.push({ userId, seq: message.seq });
 	}
+	room.out.deliveries(live);
 	room.outbox.messageStored(message.seq, message.senderId, offline);
 	room.work.schedule(
 		INBOX_WORK,
 		Date.now() + (offline.length > 0 ? DELIVERY_COALESCE_MS : INDEX_COALESCE_MS),
 	);
+}
+
+/** The member's last socket on the room closed: what their inbox is owed is due now. */
+export function queueDeparture(room: Room, userId: string): void {
+	if (room.store.members.has(userId)) room.work.schedule(INBOX_WORK, Date.now() + DELIVERY_COALESCE_MS);
 }
 
 /** The users' rows of the conversation list changed (created, added, read): their inboxes are owed it. */
@@ -81,11 +110,28 @@ interface Plan {
 	batch: InboxBatch;
 }
 
-/** What the WorkQueue is told after a drain: nothing owed, owed now, or owed at a member's retry time. */
-function nextDrain(room: Room): boolean | number {
-	const at = room.outbox.nextDue(room.store.lastSeq);
-	if (at === null) return false;
-	return at <= Date.now() ? true : at;
+/**
+ * When the member's inbox is next owed a call, if they are owed nothing but their row of the list:
+ * after their backoff; for a member with the room open, on their refresh schedule; else now.
+ */
+function listDueAt(room: Room, user: SyncRow, online: Set<string>): number {
+	const member = user.removed ? undefined : room.store.members.get(user.userId);
+	const scheduled =
+		member && online.has(user.userId)
+			? user.refreshedAt + (user.devices > 0 ? LIST_REFRESH_WITH_DEVICES_MS : LIST_REFRESH_IDLE_MS)
+			: 0;
+	return Math.max(user.retryAt, scheduled);
+}
+
+/**
+ * What the WorkQueue is told after a drain: nothing owed, or when the earliest member is owed a call.
+ * Entries that arrive meanwhile make the drain due by themselves (queueDelivery schedules it).
+ */
+function nextDrain(room: Room, online: Set<string>): boolean | number {
+	const pending = room.outbox.pending(room.store.lastSeq);
+	if (pending.length === 0) return false;
+	const soonest = Date.now() + NEXT_BATCH_MS;
+	return Math.min(...pending.map((user) => Math.max(soonest, listDueAt(room, user, online))));
 }
 
 export async function drainInboxes(room: Room): Promise<boolean | number> {
@@ -94,26 +140,27 @@ export async function drainInboxes(room: Room): Promise<boolean | number> {
 	if (!meta) return false;
 	const head = store.lastSeq;
 	const now = Date.now();
+	const online = room.sockets.online();
 	const pending = outbox.pending(head).filter((user) => user.retryAt <= now);
 	if (pending.length === 0) {
+		store.persistDelivered();
 		outbox.prune();
-		return nextDrain(room);
+		return nextDrain(room, online);
 	}
-	const version = outbox.nextVersion();
 	const lastMessage = head > 0 ? (store.messagesBefore(head + 1, 1)[0] ?? null) : null;
 
 	// Members that are equally far behind (usually all of them) share one read of the outbox.
 	const groups = new Map<number, SyncRow[]>();
 	for (const user of pending) groups.set(user.seq, [...(groups.get(user.seq) ?? []), user]);
 
-	const plans: Plan[] = [];
-	const liveDeliveries: { userId: string; seq: number }[] = [];
+	const due: { user: SyncRow; entrySeqs: number[]; upto: number; liveSeq: number }[] = [];
+	let listRefreshes = 0;
 	for (const [from, users] of groups) {
 		// Rows that only record live deliveries cost nothing to skip, so a busy room where everyone is
 		// online moves every member to the head in one drain; entries are capped per member instead.
 		const rows = outbox.rowsAfter(from, ROWS_PER_DRAIN);
 		const groupUpto = rows.length === ROWS_PER_DRAIN ? (rows.at(-1)?.seq ?? head) : head;
-		const perUser = users.map((user) => {
+		for (const user of users) {
 			const entrySeqs: number[] = [];
 			let upto = groupUpto;
 			let liveSeq = 0;
@@ -126,49 +173,67 @@ export async function drainInboxes(room: Room): Promise<boolean | number> {
 					entrySeqs.push(row.seq);
 				} else if (row.senderId !== user.userId) liveSeq = row.seq;
 			}
-			return { user, entrySeqs, upto, liveSeq };
-		});
-		const messages = store.messagesBySeq(new Set(perUser.flatMap((u) => u.entrySeqs)));
-		for (const { user, entrySeqs, upto, liveSeq } of perUser) {
-			const member = user.removed ? undefined : store.members.get(user.userId);
-			// A member not named offline had an open socket when the message was stored: it got it live.
-			if (member && liveSeq > 0) {
-				const moved = advanceDelivered(room, user.userId, liveSeq);
-				if (moved) liveDeliveries.push(moved);
+			const listOnly = entrySeqs.length === 0 && !user.removed;
+			if (listOnly && (listDueAt(room, user, online) > now || listRefreshes >= LIST_REFRESHES_PER_DRAIN)) {
+				continue;
 			}
-			plans.push({
-				user,
-				upto,
-				batch: {
-					owner: { tenantId: meta.tenantId, userId: user.userId },
-					conversationId: meta.conversationId,
-					version,
-					entries: entrySeqs.flatMap((seq) => messages.get(seq) ?? []),
-					index: member ? summarize(store, user, lastMessage) : null,
-				},
-			});
+			if (listOnly) listRefreshes++;
+			due.push({ user, entrySeqs, upto, liveSeq });
 		}
 	}
 
-	announceDeliveries(room, liveDeliveries);
+	// A member not named offline had an open socket when the message was stored: it got it live. The
+	// send announced it from memory; this recomputes it from the durable rows (after an eviction, say).
+	const recovered: { userId: string; seq: number }[] = [];
+	for (const { user, liveSeq } of due) {
+		if (!user.removed && liveSeq > 0) {
+			const moved = advanceDelivered(room, user.userId, liveSeq);
+			if (moved) recovered.push(moved);
+		}
+	}
+	store.persistDelivered();
+	room.out.deliveries(recovered);
+	if (due.length === 0) {
+		outbox.prune();
+		return nextDrain(room, online);
+	}
+
+	const version = outbox.nextVersion();
+	const messages = store.messagesBySeq(new Set(due.flatMap((u) => u.entrySeqs)));
+	const plans: Plan[] = due.map(({ user, entrySeqs, upto }) => {
+		const member = user.removed ? undefined : store.members.get(user.userId);
+		return {
+			user,
+			upto,
+			batch: {
+				owner: { tenantId: meta.tenantId, userId: user.userId },
+				conversationId: meta.conversationId,
+				version,
+				entries: entrySeqs.flatMap((seq) => messages.get(seq) ?? []),
+				index: member ? summarize(store, user, lastMessage) : null,
+			},
+		};
+	});
 	const results = await Promise.allSettled(
 		plans.map((plan) => rpc(() => room.inboxOf(plan.user.userId).apply(plan.batch))),
 	);
 	// From here on synchronous: other events ran during the await, so the confirmations only raise
 	// watermarks and clear the dirty counters that did not move meanwhile.
+	const confirmedAt = Date.now();
 	results.forEach((result, i) => {
 		const plan = plans[i];
 		if (!plan) return;
 		if (result.status === "fulfilled") {
-			outbox.confirm(plan.user.userId, plan.upto, plan.user.dirty);
+			outbox.confirm(plan.user.userId, plan.upto, plan.user.dirty, confirmedAt, result.value.devices);
 			return;
 		}
 		const attempts = plan.user.attempts + 1;
-		outbox.failed(plan.user.userId, attempts, Date.now() + backoffMs(attempts));
+		outbox.failed(plan.user.userId, attempts, confirmedAt + backoffMs(attempts));
 		console.error(`inbox delivery to ${plan.user.userId} failed (attempt ${attempts})`, result.reason);
 	});
+	store.persistDelivered();
 	outbox.prune();
-	return nextDrain(room);
+	return nextDrain(room, room.sockets.online());
 }
 
 /** The member's row of the conversation list as of now. */
@@ -208,15 +273,4 @@ export function markDelivered(room: Room, userId: string, seq: number): void {
 function advanceDelivered(room: Room, userId: string, seq: number): { userId: string; seq: number } | null {
 	const capped = Math.min(seq, room.store.lastSeq);
 	return room.store.advance("delivered", userId, capped) ? { userId, seq: capped } : null;
-}
-
-/**
- * Receipts of the members who got messages live, gathered over one drain: a busy 100-member room
- * moves 99 watermarks a drain, and one `deliveries.updated` frame per socket carries them all where
- * 99 `delivered.updated` frames each would cost the room a burst of ~10,000 sends.
- */
-function announceDeliveries(room: Room, moves: { userId: string; seq: number }[]): void {
-	const [only] = moves;
-	if (moves.length === 1 && only) room.out.broadcast({ type: "delivered.updated", ...only });
-	else if (moves.length > 1) room.out.broadcast({ type: "deliveries.updated", deliveries: moves });
 }

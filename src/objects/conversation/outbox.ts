@@ -8,7 +8,9 @@
  * inbox has confirmed, and `dirty`, a counter bumped by every other change to its row of the
  * conversation list (created, added, removed, read, role). A member whose watermark is below lastSeq
  * or whose counter is non-zero is owed a batch. A message row is dropped once every watermark passed
- * it. `joined_seq` is lastSeq when the member joined: unread counts start there.
+ * it. `joined_seq` is lastSeq when the member joined: unread counts start there. `refreshed_at` is
+ * when the member's inbox last took their row, and `devices` how many device sockets it said it had
+ * then: deliver.ts refreshes the rows of members who have the room open on a schedule of their own.
  */
 
 export interface SyncRow {
@@ -20,6 +22,10 @@ export interface SyncRow {
 	/** Failed deliveries in a row, and when the next one may be tried (ms since the epoch). */
 	attempts: number;
 	retryAt: number;
+	/** When the member's inbox last took their row (ms since the epoch; 0: never). */
+	refreshedAt: number;
+	/** How many device sockets the member's inbox had open when it last took their row. */
+	devices: number;
 }
 
 export interface OutboxRow {
@@ -80,8 +86,11 @@ export class InboxOutbox {
 				joined_seq: number;
 				attempts: number;
 				retry_at: number;
+				refreshed_at: number;
+				devices: number;
 			}>(
-				"SELECT user_id, seq, dirty, removed, joined_seq, attempts, retry_at FROM inbox_sync WHERE seq < ? OR dirty > 0",
+				`SELECT user_id, seq, dirty, removed, joined_seq, attempts, retry_at, refreshed_at, devices
+				 FROM inbox_sync WHERE seq < ? OR dirty > 0`,
 				lastSeq,
 			)
 			.toArray()
@@ -93,22 +102,16 @@ export class InboxOutbox {
 				joinedSeq: row.joined_seq,
 				attempts: row.attempts,
 				retryAt: row.retry_at,
+				refreshedAt: row.refreshed_at,
+				devices: row.devices,
 			}));
 	}
 
-	/** When the earliest member still owed something may be tried, or null when nobody is owed anything. */
-	nextDue(lastSeq: number): number | null {
-		return this.sql
-			.exec<{ at: number | null }>(
-				"SELECT MIN(retry_at) AS at FROM inbox_sync WHERE seq < ? OR dirty > 0",
-				lastSeq,
-			)
-			.one().at;
-	}
-
-	/** Lifts every member's backoff (an operator's "retry now", and the tests'). */
+	/** Lifts every member's backoff and refresh schedule: everything owed is due now (an operator's "retry now", and the tests'). */
 	retryAllNow(): void {
-		this.sql.exec("UPDATE inbox_sync SET retry_at = 0 WHERE retry_at > 0");
+		this.sql.exec(
+			"UPDATE inbox_sync SET retry_at = 0, refreshed_at = 0 WHERE retry_at > 0 OR refreshed_at > 0",
+		);
 	}
 
 	/** The member's inbox refused or could not be reached: try it again after `retryAt`. */
@@ -137,15 +140,18 @@ export class InboxOutbox {
 	}
 
 	/**
-	 * The inbox took everything through `upto` and the row as of `dirty`. A change made while the call
-	 * was in flight bumped `dirty`, so the row stays owed; a confirmed removal forgets the user.
+	 * The inbox took everything through `upto` and the row as of `dirty`, at `now`, and has `devices`
+	 * device sockets open. A change made while the call was in flight bumped `dirty`, so the row stays
+	 * owed; a confirmed removal forgets the user.
 	 */
-	confirm(userId: string, upto: number, dirty: number): void {
+	confirm(userId: string, upto: number, dirty: number, now: number, devices: number): void {
 		this.sql.exec(
 			`UPDATE inbox_sync SET seq = MAX(seq, ?), dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END,
-			   attempts = 0, retry_at = 0 WHERE user_id = ?`,
+			   attempts = 0, retry_at = 0, refreshed_at = ?, devices = ? WHERE user_id = ?`,
 			upto,
 			dirty,
+			now,
+			devices,
 			userId,
 		);
 		this.sql.exec("DELETE FROM inbox_sync WHERE user_id = ? AND removed = 1 AND dirty = 0", userId);

@@ -1,6 +1,7 @@
 /** What a socket gets when it connects or asks to `sync`: the messages it missed, then who is here. */
 import { LIMITS } from "../../protocol";
 import { safeSend } from "../socket-io";
+import { queueDeparture } from "./deliver";
 import type { Room } from "./room";
 import { sendFrame } from "./sockets";
 
@@ -25,8 +26,12 @@ export function announceArrival(room: Room, ws: WebSocket, userId: string, onlin
 	}
 }
 
-/** A socket closed: when it was the user's last one here, the others see them go offline. */
+/**
+ * A socket closed: when it was the user's last one here, the others see them go offline, and their
+ * row of the conversation list (refreshed on a schedule while they had the room open) is due now.
+ */
 export function announceDeparture(room: Room, ws: WebSocket, userId: string): void {
 	if (room.sockets.openOf(userId, ws).length > 0) return;
 	room.out.broadcast({ type: "presence", userId, online: false }, (other) => other === ws);
+	queueDeparture(room, userId);
 }

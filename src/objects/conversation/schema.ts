@@ -69,6 +69,11 @@ export const MIGRATIONS: readonly string[] = [
 	 ALTER TABLE inbox_sync ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;`,
 	// The WorkQueue's table of due work (work-queue.ts), which the queue used to create itself.
 	WORK_QUEUE_SCHEMA,
+	// Members who have the room open get their row of the conversation list on a schedule (deliver.ts):
+	// when their inbox last took it, and how many devices it had. Existing members count as having one,
+	// so they keep today's prompt refreshes until their inbox first says otherwise.
+	`ALTER TABLE inbox_sync ADD COLUMN refreshed_at INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE inbox_sync ADD COLUMN devices INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -49,6 +49,11 @@ export class ConversationStore {
 	meta: ConversationMeta | null = null;
 	lastSeq = 0;
 	readonly members = new Map<string, MemberRow>();
+	/**
+	 * Delivered watermarks moved in memory by live deliveries and not yet written (`persistDelivered`):
+	 * a busy 100-member room moves 99 of them per message, so they are written once per drain instead.
+	 */
+	readonly #unsavedDelivered = new Set<string>();
 
 	constructor(readonly sql: SqlStorage) {
 		this.load();
@@ -131,6 +136,34 @@ export class ConversationStore {
 		this.sql.exec(`UPDATE members SET ${WATERMARK_COLUMN[watermark]} = ? WHERE user_id = ?`, seq, userId);
 		member[field] = seq;
 		return true;
+	}
+
+	/**
+	 * A live delivery: moves the member's delivered watermark in memory only (answers whether it moved);
+	 * `persistDelivered` writes it. Lost with the object's memory, it is recomputed from the inbox
+	 * outbox's rows (deliver.ts), which are durable.
+	 */
+	deliveredLive(userId: string, seq: number): boolean {
+		const member = this.members.get(userId);
+		if (!member || seq <= member.deliveredSeq) return false;
+		member.deliveredSeq = seq;
+		this.#unsavedDelivered.add(userId);
+		return true;
+	}
+
+	/** Writes the delivered watermarks that live deliveries moved. */
+	persistDelivered(): void {
+		for (const userId of this.#unsavedDelivered) {
+			const member = this.members.get(userId);
+			if (member) {
+				this.sql.exec(
+					"UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
+					member.deliveredSeq,
+					userId,
+				);
+			}
+		}
+		this.#unsavedDelivered.clear();
 	}
 
 	/** How many messages `userId` sent after `seq` (served by the messages_by_sender index). */

@@ -19,3 +19,9 @@ export interface InboxBatch {
 	/** The user's row of the conversation list, or null when the user is no longer a member. */
 	index: ConversationSummary | null;
 }
+
+/** What an inbox answers a drain. */
+export interface BatchApplied {
+	/** Device sockets open on the inbox now. */
+	devices: number;
+}

@@ -17,7 +17,7 @@ import {
 } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
 import { WorkQueue } from "../work-queue";
-import type { InboxBatch, InboxOwner } from "./batch";
+import type { BatchApplied, InboxBatch, InboxOwner } from "./batch";
 import { handleInboxFrame } from "./frames";
 import {
 	ackThrough,
@@ -56,11 +56,11 @@ export class Inbox extends DurableObject<Env> {
 
 	// ── RPC from Conversation objects ────────────────────────────────────────────────────────────
 	/** Takes one conversation's drain for this user. Idempotent: a retry adds nothing twice. */
-	apply(batch: InboxBatch): void {
+	apply(batch: InboxBatch): BatchApplied {
 		if (testHooksEnabled(this.env) && this.#mailbox.store.takeInjectedFault()) {
 			throw new Error("injected inbox fault (test hook)");
 		}
-		applyBatch(this.#mailbox, batch);
+		return applyBatch(this.#mailbox, batch);
 	}
 
 	// ── RPC from the Worker ──────────────────────────────────────────────────────────────────────

@@ -7,7 +7,7 @@ import { TUNING } from "../../config";
 import { AppError } from "../../errors";
 import { INBOX_LIMITS, PROTOCOL_VERSION } from "../../protocol";
 import type { WorkQueue } from "../work-queue";
-import type { InboxBatch } from "./batch";
+import type { BatchApplied, InboxBatch } from "./batch";
 import { RECEIPTS_WORK } from "./receipts";
 import { type DeviceSockets, sendFrame } from "./sockets";
 import type { InboxStore } from "./store";
@@ -20,8 +20,12 @@ export interface Mailbox {
 	readonly devices: DeviceSockets;
 }
 
-/** Takes one conversation's drain for this user and pushes what is new to every device. Idempotent. */
-export function applyBatch(mailbox: Mailbox, batch: InboxBatch, now = Date.now()): void {
+/**
+ * Takes one conversation's drain for this user and pushes what is new to every device. Idempotent.
+ * Answers how many device sockets are open: the conversation refreshes the row of a member who has it
+ * open more often when another device shows the list.
+ */
+export function applyBatch(mailbox: Mailbox, batch: InboxBatch, now = Date.now()): BatchApplied {
 	const { store, devices } = mailbox;
 	store.rememberOwner(batch.owner);
 	const applied = store.apply(batch, now);
@@ -35,6 +39,7 @@ export function applyBatch(mailbox: Mailbox, batch: InboxBatch, now = Date.now()
 		);
 	}
 	if (applied.entries.length > 0) scheduleRetention(mailbox);
+	return { devices: devices.count() };
 }
 
 /** Drops entries through `cursor` (from any device) and sends the delivered receipts durably. */

@@ -16,6 +16,11 @@ export class DeviceSockets {
 		this.ctx.acceptWebSocket(ws, [DEVICE_TAG]);
 	}
 
+	/** How many device sockets are open. */
+	count(): number {
+		return this.ctx.getWebSockets(DEVICE_TAG).filter((ws) => ws.readyState === WebSocket.OPEN).length;
+	}
+
 	/** Serializes the frame once and sends it to every open device. */
 	broadcast(frame: InboxServerFrame): void {
 		broadcastTo(
