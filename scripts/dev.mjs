@@ -72,12 +72,15 @@ writeFileSync(".wrangler/dev-tenant.sql", sql);
 run(["d1", "execute", "DB", "--local", ...persist, "--file", ".wrangler/dev-tenant.sql"]);
 console.log("dev tenant t_dev ready: hosts localhost and 127.0.0.1, API key from DEV_TENANT_API_KEY");
 
+// wrangler dev records a trace of every request, message and alarm in a local SQLite store for its
+// explorer; measured (docs/benchmarks.md), that store took half of the dev server's disk writes and a
+// third of its fsyncs under chat load, and nothing like it runs in production. Off unless asked for:
+// X_LOCAL_OBSERVABILITY=true npm run dev.
+const devEnv = { ...process.env, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" };
 const dev = spawn(
 	wrangler,
 	["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...persist, ...process.argv.slice(2)],
-	{
-		stdio: "inherit",
-	},
+	{ stdio: "inherit", env: devEnv },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

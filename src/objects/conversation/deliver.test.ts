@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createUnlimitedTenant, type TestTenant, User } from "../../../test/helpers";
 import { connectInbox, conversationsOf, drainOutbox, inboxOf } from "../../../test/inbox";
-import { scheduleNow } from "../../../test/work";
+import { dueAt, scheduleNow } from "../../../test/work";
 import type { ConversationSummary, InboxServerFrame } from "../../protocol";
 import { conversationStub } from "../names";
 import { INBOX_WORK, LIST_REFRESH_WITH_DEVICES_MS, LIST_REFRESHES_PER_DRAIN } from "./deliver";
@@ -58,6 +58,9 @@ describe("what a message costs the members' inboxes", () => {
 		expect(await rowOf(carol, group.id)).toMatchObject({ lastSeq: 3, unreadCount: 3 });
 		expect((await refreshTimes(tenant, group.id))[bob.id]).toBe(before[bob.id]);
 		expect(await rowOf(bob, group.id)).toMatchObject({ lastSeq: 0 });
+
+		// Nobody else is owed anything, and bob's refresh arms no alarm: an idle room may hibernate.
+		expect(await dueAt(conversationStub(env, tenant.id, group.id), INBOX_WORK)).toBeNull();
 
 		bobSocket.close();
 		await bobSocket.closed();

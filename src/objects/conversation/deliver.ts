@@ -37,8 +37,8 @@ export const INDEX_COALESCE_MS = 1000;
  */
 export const LIST_REFRESH_WITH_DEVICES_MS = 2000;
 /**
- * ... and this often when it has none (nobody sees the row until a device connects); the row is
- * refreshed at once when the member leaves the room. So a message in a quiet room costs a call only to
+ * ... and this often when it has none (nobody sees the row until a device connects), by a drain that
+ * runs anyway; the row is refreshed at once when the member leaves the room. So a message in a quiet room costs a call only to
  * the inboxes of members who need one, and a busy room's list updates cost the same per second
  * whatever its message rate.
  */
@@ -125,13 +125,19 @@ function listDueAt(room: Room, user: SyncRow, online: Set<string>): number {
 
 /**
  * What the WorkQueue is told after a drain: nothing owed, or when the earliest member is owed a call.
- * Entries that arrive meanwhile make the drain due by themselves (queueDelivery schedules it).
+ * Entries that arrive meanwhile make the drain due by themselves (queueDelivery schedules it). A
+ * member who has the room open with no device on the list arms no alarm for their refresh: their row
+ * is refreshed when they leave (queueDeparture) or by the next drain that finds it due, so a room
+ * whose members sit idle with it open can hibernate.
  */
 function nextDrain(room: Room, online: Set<string>): boolean | number {
-	const pending = room.outbox.pending(room.store.lastSeq);
-	if (pending.length === 0) return false;
 	const soonest = Date.now() + NEXT_BATCH_MS;
-	return Math.min(...pending.map((user) => Math.max(soonest, listDueAt(room, user, online))));
+	let next = Number.POSITIVE_INFINITY;
+	for (const user of room.outbox.pending(room.store.lastSeq)) {
+		const idle = online.has(user.userId) && user.devices === 0 && !user.removed;
+		if (!idle) next = Math.min(next, Math.max(soonest, listDueAt(room, user, online)));
+	}
+	return next === Number.POSITIVE_INFINITY ? false : next;
 }
 
 export async function drainInboxes(room: Room): Promise<boolean | number> {

@@ -25,8 +25,10 @@ export const MIRROR_WORK = "mirror";
 /**
  * A message's mirror drain waits this long for the ones that follow, so a busy room writes D1 in
  * batches of hundreds rather than one drain per message; search and export lag by at most this much.
+ * The same delay as the inbox drain's when nobody is owed entries (deliver.ts): Date.now() does not
+ * move within one event, so both are due at the same time and a message arms the alarm once.
  */
-export const MIRROR_COALESCE_MS = 500;
+export const MIRROR_COALESCE_MS = 1000;
 
 /** Test-only faults: D1 down, or D1 that commits but whose answer is lost. */
 export type MirrorFault = "down" | "lose-ack" | null;
