@@ -387,6 +387,9 @@ export const MirrorStatus = z
 		failingSince: Timestamp.nullable(),
 		lastError: z.string().nullable(),
 		attempts: z.number().int().nonnegative(),
+		/** A drain is writing to D1 right now; it has no next attempt time until it ends. */
+		draining: z.boolean(),
+		/** When the next drain is due; null while one is running (unless more was stored meanwhile) or none is. */
 		nextAttemptAt: Timestamp.nullable(),
 	})
 	.meta({ id: "MirrorStatus" });
