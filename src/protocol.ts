@@ -114,6 +114,20 @@ export const UserId = z
 	.regex(/^[A-Za-z0-9_.@+=-]+$/, "must be 1-128 characters of A-Z a-z 0-9 _ . @ + = -");
 export type UserId = z.infer<typeof UserId>;
 export const ClientId = z.string().min(1).max(64);
+/**
+ * `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a retry of a creation with the same
+ * key answers the original (200, `Idempotent-Replayed: true`) instead of creating it again.
+ */
+export const IdempotencyKey = z
+	.string()
+	.regex(/^[\x21-\x7E]{1,255}$/, "must be 1-255 visible ASCII characters")
+	.meta({
+		description:
+			"Makes the creation safe to retry: the same key again answers the original (200, `Idempotent-Replayed: true`).",
+	});
+export const IdempotencyHeaders = z.object({ "idempotency-key": IdempotencyKey.optional() });
+/** The header of an answer that replays an earlier one (a retry with the same key). */
+export const IDEMPOTENT_REPLAYED = "Idempotent-Replayed";
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const QuerySeq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC" });
@@ -279,6 +293,10 @@ export const CreateConversationBody = z.discriminatedUnion("type", [
 			type: z.literal("group"),
 			title: z.string().trim().min(1).max(200).optional(),
 			memberIds: z.array(UserId).max(1000),
+			clientId: ClientId.optional().meta({
+				description:
+					"The creator's idempotency key: the same clientId again answers the group it created (200), whatever the rest of the body.",
+			}),
 		})
 		.strict(),
 ]);

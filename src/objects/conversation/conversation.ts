@@ -18,9 +18,16 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
+import { DO_STORAGE_RESET, testHooksEnabled } from "../../test-hooks";
 import { inboxStub } from "../names";
 import { WorkQueue } from "../work-queue";
-import { authorizeDownload, collectUnattached, type MediaRecord, registerMedia } from "./attachments";
+import {
+	authorizeDownload,
+	collectUnattached,
+	type MediaRecord,
+	registerMedia,
+	uploadedBy,
+} from "./attachments";
 import { Broadcaster } from "./broadcaster";
 import { drainInboxes, INBOX_WORK, markDelivered } from "./deliver";
 import { handleFrame } from "./frames";
@@ -46,6 +53,9 @@ const SOCKETS_WORK = "sockets";
 
 const noSuchConversation = () => new AppError("conversation_not_found", "No such conversation");
 
+/** The calls a test can make fail as a storage failure does (`injectReset`). */
+export type ResettableCall = "create" | "sendMessage" | "registerMedia";
+
 export class Conversation extends DurableObject<Env> {
 	/** Null until the conversation exists: storage is created by `create` only. */
 	#room: Room | null = null;
@@ -55,6 +65,8 @@ export class Conversation extends DurableObject<Env> {
 	readonly #inboxes = new Map<string, InboxStub>();
 	#settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
 	#settingsJson = "";
+	/** Test-only: the call that resets the object once it has done its work. */
+	#resetAfter: ResettableCall | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -77,6 +89,7 @@ export class Conversation extends DurableObject<Env> {
 				this.#room = this.#open();
 			}
 			const created = createConversation(this.#room, input);
+			this.#injectedReset("create");
 			return { created, conversation: this.#room.store.view() };
 		});
 	}
@@ -104,7 +117,9 @@ export class Conversation extends DurableObject<Env> {
 	sendMessage(userId: string, body: SendMessageBody, settings: TenantSettings) {
 		return guard(() => {
 			this.#useSettings(settings);
-			return sendMessage(this.#require(), userId, body);
+			const result = sendMessage(this.#require(), userId, body);
+			this.#injectedReset("sendMessage");
+			return result;
 		});
 	}
 
@@ -121,12 +136,25 @@ export class Conversation extends DurableObject<Env> {
 		return guard(() => markDelivered(this.#require(), userId, seq));
 	}
 
+	/**
+	 * Before an upload: the caller must be a member, and `mediaId` (derived from an Idempotency-Key)
+	 * names what they uploaded here before under that key, if they did; then that is the answer.
+	 */
+	findUpload(userId: string, mediaId: string | null) {
+		return guard(() => {
+			const room = this.#require();
+			room.store.requireMember(userId);
+			return mediaId === null ? null : uploadedBy(room.store.sql, userId, mediaId);
+		});
+	}
+
 	/** The upload route registers media once its bytes are in R2; the send path then checks against it. */
 	registerMedia(userId: string, media: MediaRecord) {
 		return guard(() => {
 			const room = this.#require();
 			room.store.requireMember(userId);
 			registerMedia(room.store.sql, media);
+			this.#injectedReset("registerMedia");
 		});
 	}
 
@@ -149,6 +177,16 @@ export class Conversation extends DurableObject<Env> {
 	/** Test-only (refused unless the test hooks are enabled): make the mirror's D1 writes fail. */
 	setMirrorFault(fault: MirrorFault): void {
 		this.#require().mirror.setFault(fault);
+	}
+
+	/**
+	 * Test-only (refused unless the test hooks are enabled): the next `call` does its work, then the
+	 * object is reset as the runtime resets an object whose storage failed. Nothing the call wrote is
+	 * kept (the output gate never opens) and the caller gets the runtime's reset error.
+	 */
+	injectReset(call: ResettableCall | null): void {
+		if (!testHooksEnabled(this.env)) throw new Error("test hooks are disabled");
+		this.#resetAfter = call;
 	}
 
 	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────
@@ -223,6 +261,12 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	// ── private ──────────────────────────────────────────────────────────────────────────────────
+	#injectedReset(call: ResettableCall): void {
+		if (this.#resetAfter !== call) return;
+		this.#resetAfter = null;
+		this.ctx.abort(DO_STORAGE_RESET);
+	}
+
 	#leave(ws: WebSocket): void {
 		const attachment = attachmentOf(ws);
 		if (this.#room && attachment) announceDeparture(this.#room, ws, attachment.userId);
