@@ -11,6 +11,12 @@ export const TUNING = {
 	mirrorBatch: 320,
 	/** Rows per D1 query while an export streams. */
 	exportPage: 500,
+	/**
+	 * D1 queries one export answer may make for its pages: a Worker invocation may make 50 on the free
+	 * plan (1,000 on paid), and resolving the tenant, the API key and the conversation takes up to 3
+	 * more. 40 pages of 500 are 20,000 messages per answer; the trailer then says where to resume.
+	 */
+	exportPagesPerAnswer: 40,
 	/** Media deleted per clean-up call (one R2 delete takes at most 1000 keys). */
 	mediaCollectBatch: 500,
 	/** Unacked inbox entries older than this are dropped by the inbox's alarm (docs/api.md). */

@@ -391,6 +391,41 @@ export const SearchPage = z
 	.meta({ id: "SearchPage" });
 export type SearchPage = z.infer<typeof SearchPage>;
 
+export const ExportQuery = z.object({
+	after: QuerySeq.optional().meta({
+		description: "Resume: only the messages after this seq (the trailer's `next` says where to resume).",
+	}),
+	limit: z.coerce.number().int().min(1).max(1_000_000).optional().meta({
+		description: "At most this many messages in this answer (fewer if one answer cannot hold them).",
+	}),
+});
+export type ExportQuery = z.infer<typeof ExportQuery>;
+
+/**
+ * The last line of every export: whether it holds everything the mirror had after `after`, and if not,
+ * where to resume. A message line never has an `export` key, so the two cannot be confused.
+ */
+export const ExportTrailer = z
+	.object({
+		export: z.object({
+			complete: z.boolean().meta({
+				description: "True when the lines above hold every mirrored message after `after`.",
+			}),
+			lastSeq: Seq.meta({ description: "The seq of the last message above (`after` when there is none)." }),
+			next: z
+				.string()
+				.nullable()
+				.meta({ description: "The query that resumes the export (`?after=lastSeq`); null when complete." }),
+			error: ErrorPayload.optional().meta({
+				description: "Why it stopped early when it failed (a D1 page that could not be read).",
+			}),
+		}),
+	})
+	.meta({ id: "ExportTrailer" });
+export type ExportTrailer = z.infer<typeof ExportTrailer>;
+/** One line of an export: a message, or the trailer that ends it. */
+export const ExportLine = z.union([Message, ExportTrailer]).meta({ id: "ExportLine" });
+
 /** Where a conversation's D1 mirror stands; `pendingMessages` 0 and no `oldestPendingAt` when caught up. */
 export const MirrorStatus = z
 	.object({
