@@ -20,6 +20,9 @@ afterEach(() => {
 	expect(invalidFrames.splice(0)).toEqual([]);
 });
 
+/** The reasons of the close events the client's sockets saw: the client's own, echoed, when it closed first. */
+const closeReasons: string[] = [];
+
 /**
  * A client wired to the Worker under test instead of the network; `faults` are test-hook headers for
  * its first HTTP calls, one per call (src/test-hooks.ts), and `calls` counts what it sent.
@@ -46,6 +49,7 @@ function clientFor(user: User, tenant: TestTenant, faults: string[] = [], calls:
 			if (!response.webSocket) throw new Error(`upgrade refused: ${response.status}`);
 			response.webSocket.accept();
 			validateFrames(response.webSocket);
+			response.webSocket.addEventListener("close", (event) => closeReasons.push(event.reason));
 			return response.webSocket;
 		},
 	});
@@ -134,9 +138,13 @@ describe("the client", () => {
 			onState: (s) => states.push(s),
 		});
 		await until(() => states.includes("open"), "open");
+		closeReasons.length = 0;
 		await alice.call(`/v1/conversations/${conversation.id}/members/bob`, { method: "DELETE" });
 		await until(() => states.includes("removed"), "removed");
 		await expect(session.send("too late")).rejects.toBeInstanceOf(EdgechatError);
+		// The client closed the socket itself when told (session.ended), so the connection ends at
+		// once; the server's own close, its fallback, would carry its reason instead.
+		expect(closeReasons).toEqual(["removed_from_conversation"]);
 	});
 
 	it("retries a call that is safe to repeat after 503, after the Retry-After, and stores it once", async () => {

@@ -235,6 +235,8 @@ export class ConversationSession {
 	#pending = new Map<string, Pending>();
 	#ahead = new Map<number, Message>();
 	#filling: Promise<void> | null = null;
+	/** The close code a `session.ended` frame asked for, until the socket has closed. */
+	#endedWith: number | null = null;
 
 	constructor(
 		private readonly client: EdgechatClient,
@@ -307,7 +309,10 @@ export class ConversationSession {
 		}
 	}
 
-	private onClose(code: number): void {
+	private onClose(closeCode: number): void {
+		// The code the server asked us to close with, whatever the close handshake echoed.
+		const code = this.#endedWith ?? closeCode;
+		this.#endedWith = null;
 		this.stopPing();
 		this.#ws = null;
 		if (this.#closed) return;
@@ -387,6 +392,12 @@ export class ConversationSession {
 				return;
 			}
 			case "pong":
+				return;
+			case "session.ended":
+				// The server ended the session (removed, token expired or revoked) and waits for us to
+				// close: a server-side close would leave the connection open for seconds (docs/api.md).
+				this.#endedWith = frame.closeCode;
+				this.#ws?.close(frame.closeCode, frame.code);
 				return;
 			default:
 				this.handlers.onEvent?.(frame);

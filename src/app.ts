@@ -35,8 +35,8 @@ app.use(
 	cors({
 		origin: "*",
 		allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-		allowHeaders: ["authorization", "content-type", "range"],
-		exposeHeaders: ["x-request-id", "retry-after", "content-range", "etag"],
+		allowHeaders: ["authorization", "content-type", "range", "idempotency-key"],
+		exposeHeaders: ["x-request-id", "retry-after", "content-range", "etag", "idempotent-replayed"],
 		maxAge: 600,
 	}),
 );

@@ -561,6 +561,17 @@ const ErrorFrame = frame(
 	"A frame was refused; the socket stays open. Carries the clientId of a refused `message.send` whenever it could be read.",
 );
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
+/** On both sockets: the server ended the session, and asks the client to close (docs/api.md). */
+const SessionEndedFrame = frame(
+	"session.ended",
+	{
+		code: ErrorCode,
+		message: z.string(),
+		closeCode: z.number().int().meta({ description: "Close the socket with this code (4000 + status)." }),
+	},
+	"SessionEndedFrame",
+	"The last frame: the server ended the session (the member was removed, the token expired or its signing key was revoked). Close the socket with `closeCode`; nothing else is sent, frames are ignored, and the server closes it itself a few seconds later.",
+);
 
 export const ServerFrame = z.discriminatedUnion("type", [
 	frame(
@@ -621,6 +632,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
 	),
 	frame("member.added", { userIds: z.array(UserId) }, "MemberAddedFrame", "Members joined."),
 	frame("member.removed", { userId: UserId }, "MemberRemovedFrame", "A member left or was removed."),
+	SessionEndedFrame,
 	ErrorFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
@@ -667,6 +679,7 @@ export const InboxServerFrame = z.discriminatedUnion("type", [
 		"ConversationRemovedFrame",
 		"The user left or was removed from the conversation.",
 	),
+	SessionEndedFrame,
 	ErrorFrame,
 ]);
 export type InboxServerFrame = z.infer<typeof InboxServerFrame>;

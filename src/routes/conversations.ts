@@ -2,17 +2,14 @@
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import { AppError, rpc } from "../errors";
-import {
-	SOCKET_EXPIRES_HEADER,
-	SOCKET_SETTINGS_HEADER,
-	SOCKET_USER_HEADER,
-} from "../objects/conversation/conversation";
+import { SOCKET_SETTINGS_HEADER, SOCKET_USER_HEADER } from "../objects/conversation/conversation";
 import {
 	conversationStub,
 	directConversationId,
 	groupConversationId,
 	newGroupConversationId,
 } from "../objects/names";
+import { SESSION_EXPIRES_HEADER, SESSION_KID_HEADER } from "../objects/sessions";
 import {
 	AddMembersBody,
 	ConversationResponse,
@@ -223,6 +220,7 @@ export const conversationRoutes = routeGroup(requireUser)
 		return forwardUpgrade(stub, url, {
 			[SOCKET_USER_HEADER]: c.get("userId"),
 			[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
-			[SOCKET_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+			[SESSION_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+			[SESSION_KID_HEADER]: c.get("tokenKeyId"),
 		});
 	});

@@ -2,8 +2,9 @@
  * Creating a conversation and changing who is in it: one door each for the HTTP routes, with their
  * side effects (the members' conversation lists, the mirror, the room's sockets) inside.
  */
-import { AppError, closeSocket } from "../../errors";
+import { AppError } from "../../errors";
 import { LIMITS, type Role } from "../../protocol";
+import { endSession, SESSIONS_WORK } from "../sessions";
 import { queueIndexUpdate, queueRemoval, roleSnapshot } from "./deliver";
 import type { Room } from "./room";
 import type { ConversationMeta } from "./store";
@@ -124,8 +125,12 @@ export function removeMember(room: Room, actorId: string, userId: string): void 
 	}
 	queueRemoval(room, userId, rolesBefore);
 	room.mirror.membersChanged();
+	// Told at once; the client closes (the server does, after the grace, if it does not: sessions.ts).
 	for (const ws of room.sockets.ofUser(userId)) {
-		closeSocket(ws, "removed_from_conversation", "removed from the conversation");
+		room.work.schedule(
+			SESSIONS_WORK,
+			endSession(ws, "removed_from_conversation", "removed from the conversation"),
+		);
 	}
 	room.out.broadcast({ type: "member.removed", userId });
 }
