@@ -113,11 +113,22 @@ try {
 	const drainSeconds = (performance.now() - started) / 1000;
 
 	const exportStarted = performance.now();
-	const exported = await call(`/v1/admin/conversations/${conversation.id}/export`, { token: API_KEY });
-	const lines = (await exported.text()).trimEnd().split("\n").length;
+	// Each answer ends in a trailer; one that is not complete says where the next answer starts.
+	let lines = 0;
+	for (let query = ""; ; ) {
+		const exported = await call(`/v1/admin/conversations/${conversation.id}/export${query}`, {
+			token: API_KEY,
+		});
+		const answer = (await exported.text()).trimEnd().split("\n");
+		const trailer = JSON.parse(answer.pop() ?? "{}").export;
+		lines += answer.length;
+		if (!trailer || trailer.complete) break;
+		if (trailer.error) throw new Error(`export failed: ${JSON.stringify(trailer.error)}`);
+		query = trailer.next;
+	}
 	const exportSeconds = (performance.now() - exportStarted) / 1000;
 	if (lines !== before.lastSeq + 1)
-		throw new Error(`export has ${lines} lines, expected ${before.lastSeq + 1}`);
+		throw new Error(`export has ${lines} messages, expected ${before.lastSeq + 1}`);
 
 	console.log(
 		JSON.stringify(

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { conversationStub } from "../src/objects/names";
 import { ServerFrame } from "../src/protocol";
+import { TEST_FAULT_HEADER } from "../src/test-hooks";
 import { createUnlimitedTenant, type TestTenant, User } from "../test/helpers";
 import { EdgechatClient, EdgechatError, type Message } from "./index";
 
@@ -19,18 +20,28 @@ afterEach(() => {
 	expect(invalidFrames.splice(0)).toEqual([]);
 });
 
-/** A client wired to the Worker under test instead of the network. */
-function clientFor(user: User, tenant: TestTenant) {
-	const withHost = (request: Request) => {
+/** The reasons of the close events the client's sockets saw: the client's own, echoed, when it closed first. */
+const closeReasons: string[] = [];
+
+/**
+ * A client wired to the Worker under test instead of the network; `faults` are test-hook headers for
+ * its first HTTP calls, one per call (src/test-hooks.ts), and `calls` counts what it sent.
+ */
+function clientFor(user: User, tenant: TestTenant, faults: string[] = [], calls: Request[] = []) {
+	const withHost = (request: Request, fault?: string) => {
 		const headers = new Headers(request.headers);
 		headers.set("host", tenant.host);
+		if (fault) headers.set(TEST_FAULT_HEADER, fault);
 		return new Request(request, { headers });
 	};
 	return new EdgechatClient({
 		baseUrl: `http://${tenant.host}`,
 		token: user.token,
 		backoff: { initialMs: 10, maxMs: 50 },
-		fetch: (request) => exports.default.fetch(withHost(request)),
+		fetch: (request) => {
+			calls.push(request);
+			return exports.default.fetch(withHost(request, faults.shift()));
+		},
 		openSocket: async (url) => {
 			const response = await exports.default.fetch(
 				withHost(new Request(url.replace(/^ws/, "http"), { headers: { upgrade: "websocket" } })),
@@ -38,6 +49,7 @@ function clientFor(user: User, tenant: TestTenant) {
 			if (!response.webSocket) throw new Error(`upgrade refused: ${response.status}`);
 			response.webSocket.accept();
 			validateFrames(response.webSocket);
+			response.webSocket.addEventListener("close", (event) => closeReasons.push(event.reason));
 			return response.webSocket;
 		},
 	});
@@ -126,8 +138,64 @@ describe("the client", () => {
 			onState: (s) => states.push(s),
 		});
 		await until(() => states.includes("open"), "open");
+		closeReasons.length = 0;
 		await alice.call(`/v1/conversations/${conversation.id}/members/bob`, { method: "DELETE" });
 		await until(() => states.includes("removed"), "removed");
 		await expect(session.send("too late")).rejects.toBeInstanceOf(EdgechatError);
+		// The client closed the socket itself when told (session.ended), so the connection ends at
+		// once; the server's own close, its fallback, would carry its reason instead.
+		expect(closeReasons).toEqual(["removed_from_conversation"]);
+	});
+
+	it("retries a call that is safe to repeat after 503, after the Retry-After, and stores it once", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const group = await alice.createGroup([]);
+		const calls: Request[] = [];
+		const client = clientFor(alice, tenant, [], calls);
+		// The object's storage fails mid-send: nothing is kept, and the server answers 503 Retry-After 1.
+		await conversationStub(env, tenant.id, group.id).injectReset("sendMessage");
+		const started = Date.now();
+		const message = await client.send(group.id, "through an outage", "c-outage");
+		expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+		expect(calls).toHaveLength(2);
+		expect(message.seq).toBe(1);
+		expect((await alice.history(group.id)).messages.map((m) => m.clientId)).toEqual(["c-outage"]);
+
+		// A GET through two failures in a row (D1 down answers Retry-After 1).
+		calls.length = 0;
+		const flaky = clientFor(alice, tenant, ["d1", "d1"], calls);
+		await expect(flaky.request("GET", "/v1/search?q=zebra")).resolves.toMatchObject({ messages: [] });
+		expect(calls).toHaveLength(3);
+	});
+
+	it("does not repeat a call it cannot know to be safe, and gives up after its retries", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const group = await alice.createGroup(["bob"]);
+		const calls: Request[] = [];
+		const client = clientFor(alice, tenant, ["do-overloaded"], calls);
+		const refused = await client
+			.request("DELETE", `/v1/conversations/${group.id}/members/bob`)
+			.catch((e: unknown) => e);
+		expect(refused).toMatchObject({ code: "unavailable", status: 503 });
+		expect(calls).toHaveLength(1);
+
+		calls.length = 0;
+		const down = new EdgechatClient({
+			baseUrl: `http://${tenant.host}`,
+			token: alice.token,
+			backoff: { initialMs: 1, maxMs: 5 },
+			unavailableRetries: 2,
+			fetch: (request) => {
+				calls.push(request);
+				const headers = new Headers(request.headers);
+				headers.set("host", tenant.host);
+				headers.set(TEST_FAULT_HEADER, "d1");
+				return exports.default.fetch(new Request(request, { headers }));
+			},
+		});
+		await expect(down.request("GET", "/v1/search?q=anything")).rejects.toMatchObject({ status: 503 });
+		expect(calls).toHaveLength(3);
 	});
 });

@@ -26,6 +26,16 @@ export interface ClientOptions {
 	/** Reconnect backoff: full jitter between 0 and min(maxMs, initialMs · 2^attempt). */
 	backoff?: { initialMs: number; maxMs: number };
 	pingIntervalMs?: number;
+	/**
+	 * How often a call that is safe to repeat is tried again after `503 unavailable` (a dependency of
+	 * the server failed for a while): after the answer's Retry-After, or the backoff if longer. Default 4.
+	 */
+	unavailableRetries?: number;
+}
+
+/** Per call: whether repeating it is safe (a GET, or a command the server dedupes). */
+export interface RequestOptions {
+	retry?: boolean;
 }
 
 export class EdgechatError extends Error {
@@ -51,8 +61,13 @@ export function newClientId(): string {
 	return crypto.randomUUID();
 }
 
+function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export class EdgechatClient {
 	readonly #options: Required<Omit<ClientOptions, "token">>;
+	readonly #retries: number;
 	#token: ClientOptions["token"];
 	#cachedToken: string | null = null;
 
@@ -64,7 +79,9 @@ export class EdgechatClient {
 			openSocket: options.openSocket ?? defaultOpenSocket,
 			backoff: options.backoff ?? { initialMs: 500, maxMs: 30_000 },
 			pingIntervalMs: options.pingIntervalMs ?? 30_000,
+			unavailableRetries: options.unavailableRetries ?? 4,
 		};
+		this.#retries = this.#options.unavailableRetries;
 	}
 
 	/** Whether a fresh token can be had (the token option is a function). */
@@ -78,10 +95,16 @@ export class EdgechatClient {
 		return this.#cachedToken;
 	}
 
-	/** One JSON call; a 401 with a token function is retried once with a fresh token. */
-	async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-		for (let attempt = 0; ; attempt++) {
-			const headers = new Headers({ authorization: `Bearer ${await this.token(attempt > 0)}` });
+	/**
+	 * One JSON call; a 401 with a token function is retried once with a fresh token. A `503
+	 * unavailable` is retried with backoff when the call is safe to repeat: every GET, and the commands
+	 * that say so (`retry: true`: those the server dedupes, by clientId or by their nature).
+	 */
+	async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+		const retrySafe = options.retry ?? (method === "GET" || method === "HEAD");
+		let refreshed = false;
+		for (let unavailable = 0; ; ) {
+			const headers = new Headers({ authorization: `Bearer ${await this.token(refreshed)}` });
 			if (body !== undefined) headers.set("content-type", "application/json");
 			const response = await this.#options.fetch(
 				new Request(`${this.#options.baseUrl}${path}`, {
@@ -90,7 +113,15 @@ export class EdgechatClient {
 					body: body === undefined ? null : JSON.stringify(body),
 				}),
 			);
-			if (response.status === 401 && attempt === 0 && typeof this.#token !== "string") continue;
+			if (response.status === 401 && !refreshed && typeof this.#token !== "string") {
+				refreshed = true;
+				continue;
+			}
+			if (response.status === 503 && retrySafe && unavailable < this.#retries) {
+				await response.body?.cancel();
+				await sleep(this.#unavailableDelay(unavailable++, response.headers.get("retry-after")));
+				continue;
+			}
 			if (response.status === 204) return undefined as T;
 			const json = (await response.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
 			if (!response.ok) {
@@ -106,19 +137,37 @@ export class EdgechatClient {
 		}
 	}
 
+	/** The Retry-After the server gave, or the (jittered, capped) backoff for this attempt if longer. */
+	#unavailableDelay(attempt: number, retryAfter: string | null): number {
+		const { initialMs, maxMs } = this.#options.backoff;
+		const told = Number(retryAfter) > 0 ? Number(retryAfter) * 1000 : 0;
+		return Math.max(told, Math.random() * Math.min(maxMs, initialMs * 2 ** attempt));
+	}
+
+	/** The pair's conversation; a retry answers the same one (its id is derived from the pair). */
 	async createDirect(userId: string): Promise<ConversationView> {
 		return (
-			await this.request<{ conversation: ConversationView }>("POST", "/v1/conversations", {
-				type: "direct",
-				memberIds: [userId],
-			})
+			await this.request<{ conversation: ConversationView }>(
+				"POST",
+				"/v1/conversations",
+				{ type: "direct", memberIds: [userId] },
+				{ retry: true },
+			)
 		).conversation;
 	}
 
-	async createGroup(memberIds: string[], title?: string): Promise<ConversationView> {
-		const body = { type: "group", memberIds, ...(title === undefined ? {} : { title }) };
-		return (await this.request<{ conversation: ConversationView }>("POST", "/v1/conversations", body))
-			.conversation;
+	/** Creates a group; pass the same clientId to retry safely (a retry answers the group created first). */
+	async createGroup(
+		memberIds: string[],
+		title?: string,
+		clientId = newClientId(),
+	): Promise<ConversationView> {
+		const body = { type: "group", clientId, memberIds, ...(title === undefined ? {} : { title }) };
+		return (
+			await this.request<{ conversation: ConversationView }>("POST", "/v1/conversations", body, {
+				retry: true,
+			})
+		).conversation;
 	}
 
 	async getConversation(id: string): Promise<ConversationView> {
@@ -138,12 +187,18 @@ export class EdgechatClient {
 	/** Sends over HTTP; pass the same clientId to retry safely. */
 	async send(id: string, text: string, clientId = newClientId()): Promise<Message> {
 		return (
-			await this.request<{ message: Message }>("POST", `/v1/conversations/${id}/messages`, { clientId, text })
+			await this.request<{ message: Message }>(
+				"POST",
+				`/v1/conversations/${id}/messages`,
+				{ clientId, text },
+				{ retry: true },
+			)
 		).message;
 	}
 
+	/** A read mark only moves forward, so a retry changes nothing twice. */
 	markRead(id: string, seq: number): Promise<void> {
-		return this.request("POST", `/v1/conversations/${id}/read`, { seq });
+		return this.request("POST", `/v1/conversations/${id}/read`, { seq }, { retry: true });
 	}
 
 	/** Opens a live session on a conversation, delivering every message after `after` exactly once, in order. */
@@ -180,6 +235,8 @@ export class ConversationSession {
 	#pending = new Map<string, Pending>();
 	#ahead = new Map<number, Message>();
 	#filling: Promise<void> | null = null;
+	/** The close code a `session.ended` frame asked for, until the socket has closed. */
+	#endedWith: number | null = null;
 
 	constructor(
 		private readonly client: EdgechatClient,
@@ -252,7 +309,10 @@ export class ConversationSession {
 		}
 	}
 
-	private onClose(code: number): void {
+	private onClose(closeCode: number): void {
+		// The code the server asked us to close with, whatever the close handshake echoed.
+		const code = this.#endedWith ?? closeCode;
+		this.#endedWith = null;
 		this.stopPing();
 		this.#ws = null;
 		if (this.#closed) return;
@@ -332,6 +392,12 @@ export class ConversationSession {
 				return;
 			}
 			case "pong":
+				return;
+			case "session.ended":
+				// The server ended the session (removed, token expired or revoked) and waits for us to
+				// close: a server-side close would leave the connection open for seconds (docs/api.md).
+				this.#endedWith = frame.closeCode;
+				this.#ws?.close(frame.closeCode, frame.code);
 				return;
 			default:
 				this.handlers.onEvent?.(frame);

@@ -13,11 +13,14 @@ import { routeGroup } from "./routes/openapi";
 import { platformRoutes } from "./routes/platform";
 import { searchRoutes } from "./routes/search";
 import { tokenRoutes } from "./routes/tokens";
+import { TEST_FAULT_HEADER, withTestFaults } from "./test-hooks";
 
 export const app = routeGroup();
 
 app.use(async (c, next) => {
 	c.set("requestId", c.req.header("cf-ray") ?? nanoid(16));
+	// Test-only: bindings that fail as the header asks; the same env when the hooks are off.
+	c.env = withTestFaults(c.env, c.req.header(TEST_FAULT_HEADER));
 	await next();
 	c.header("x-request-id", c.get("requestId"));
 });
@@ -32,8 +35,8 @@ app.use(
 	cors({
 		origin: "*",
 		allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-		allowHeaders: ["authorization", "content-type", "range"],
-		exposeHeaders: ["x-request-id", "retry-after", "content-range", "etag"],
+		allowHeaders: ["authorization", "content-type", "range", "idempotency-key"],
+		exposeHeaders: ["x-request-id", "retry-after", "content-range", "etag", "idempotent-replayed"],
 		maxAge: 600,
 	}),
 );
@@ -60,7 +63,7 @@ app.onError((error, c) => {
 	const appError =
 		error instanceof HTTPException && error.status < 500
 			? new AppError(httpExceptionCode(error.status), error.message || "Bad request")
-			: toAppError(error, `unhandled error ${c.get("requestId")}`);
+			: toAppError(error, c.get("requestId"));
 	if (appError.retryAfter !== undefined) c.header("Retry-After", String(appError.retryAfter));
 	c.header("x-request-id", c.get("requestId"));
 	return c.json(errorBody(appError, c.get("requestId") ?? ""), appError.status as 400);

@@ -8,5 +8,7 @@ export interface AppEnv {
 		userId: string;
 		/** When the user's token stops being accepted, skew included (ms since the epoch). */
 		tokenExpiresAt: number;
+		/** The signing key that verified the user's token (its `kid`). */
+		tokenKeyId: string;
 	};
 }

@@ -54,14 +54,79 @@ export function fromPayload(payload: { code?: unknown; message?: unknown; retryA
 	return new AppError(code, message, retryAfter);
 }
 
+/** Seconds to wait before retrying after a dependency failed; longer when it said it is overloaded. */
+export const UNAVAILABLE_RETRY_SECONDS = { transient: 1, overloaded: 5 } as const;
+
 /**
- * Anything thrown, as the AppError a client is told. An error that is not an AppError is a bug: it is
- * logged with `context` and told as `internal`, without its message (no stack, SQL or library detail
- * ever leaves the Worker).
+ * How the platform says that something we depend on failed for a while rather than that our code is
+ * wrong: the properties the runtime sets on errors of Durable Object calls
+ * (https://developers.cloudflare.com/durable-objects/best-practices/error-handling/: `.retryable`,
+ * `.overloaded`, and `.durableObjectReset` when the object was reset mid-call, e.g. its storage
+ * failed), and the messages of D1's transient errors
+ * (https://developers.cloudflare.com/d1/observability/debug-d1/#error-list) and R2's server errors
+ * (https://developers.cloudflare.com/r2/api/error-codes/: 10001 internal error, 10043 unavailable,
+ * 10058 too many requests), which reach us as plain Errors, also when an object rethrows them.
+ */
+const TRANSIENT_MESSAGES: readonly RegExp[] = [
+	/Network connection lost/i,
+	/reset because its code was updated/i,
+	/caused object to be reset/i,
+	/storage operation exceeded timeout/i,
+	/transient issue on remote node/i,
+	/\((10001|10043|10058)\)\s*$/,
+];
+const OVERLOADED_MESSAGES: readonly RegExp[] = [/\bis overloaded\b/i, /Too many requests queued/i];
+
+/** The `unavailable` error for a failure of D1, R2, a Queue or a Durable Object; null for anything else. */
+export function dependencyFailure(error: unknown): AppError | null {
+	// Libraries wrap what they got (drizzle's DrizzleQueryError keeps D1's error as its `cause`).
+	for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+		const failure = ownDependencyFailure(cause);
+		if (failure) return failure;
+		cause = cause.cause;
+	}
+	return null;
+}
+
+function ownDependencyFailure(error: Error): AppError | null {
+	const flags = error as Error & { retryable?: unknown; overloaded?: unknown; durableObjectReset?: unknown };
+	const message = error.message;
+	if (flags.overloaded === true || OVERLOADED_MESSAGES.some((pattern) => pattern.test(message))) {
+		return new AppError(
+			"unavailable",
+			"A service this request needs is overloaded; retry later",
+			UNAVAILABLE_RETRY_SECONDS.overloaded,
+		);
+	}
+	if (
+		flags.retryable === true ||
+		flags.durableObjectReset === true ||
+		TRANSIENT_MESSAGES.some((pattern) => pattern.test(message))
+	) {
+		return new AppError(
+			"unavailable",
+			"A service this request needs is unavailable; retry shortly",
+			UNAVAILABLE_RETRY_SECONDS.transient,
+		);
+	}
+	return null;
+}
+
+/**
+ * Anything thrown, as the AppError a client is told. A failure of a dependency (D1, R2, a Queue, a
+ * Durable Object: `dependencyFailure`) is `unavailable` with a `retryAfter`, logged as a warning
+ * ("dependency unavailable <context>"). Anything else that is not an AppError is a bug: it is logged
+ * as "unhandled error <context>" (the request id, for a request) and told as `internal`,
+ * without its message (no stack, SQL or library detail ever leaves the Worker).
  */
 export function toAppError(error: unknown, context: string): AppError {
 	if (error instanceof AppError) return error;
-	console.error(context, error);
+	const unavailable = dependencyFailure(error);
+	if (unavailable) {
+		console.warn(`dependency unavailable ${context}`, error);
+		return unavailable;
+	}
+	console.error(`unhandled error ${context}`, error);
 	return new AppError("internal", "Internal error");
 }
 
@@ -74,7 +139,7 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
 export function errorFrame(error: unknown, clientId?: string): ErrorFrame {
 	return {
 		type: "error",
-		...errorPayload(toAppError(error, "frame handler failed")),
+		...errorPayload(toAppError(error, "in a frame handler")),
 		...(clientId === undefined ? {} : { clientId }),
 	};
 }
@@ -117,12 +182,20 @@ export function guard<T>(fn: () => T): T | RpcFailure {
 	}
 }
 
-/** The async form of `guard`, for RPC methods that await. */
+/**
+ * The async form of `guard`, for RPC methods that await. What they await may be a dependency (R2, D1,
+ * another object) that fails: that too travels as a refusal, `unavailable`, rather than as an exception.
+ */
 export async function guardAsync<T>(fn: () => Promise<T>): Promise<T | RpcFailure> {
 	try {
 		return await fn();
 	} catch (error) {
 		if (error instanceof AppError) return toRpcFailure(error);
+		const unavailable = dependencyFailure(error);
+		if (unavailable) {
+			console.warn("dependency unavailable in an RPC method", error);
+			return toRpcFailure(unavailable);
+		}
 		throw error;
 	}
 }

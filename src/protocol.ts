@@ -114,6 +114,20 @@ export const UserId = z
 	.regex(/^[A-Za-z0-9_.@+=-]+$/, "must be 1-128 characters of A-Z a-z 0-9 _ . @ + = -");
 export type UserId = z.infer<typeof UserId>;
 export const ClientId = z.string().min(1).max(64);
+/**
+ * `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a retry of a creation with the same
+ * key answers the original (200, `Idempotent-Replayed: true`) instead of creating it again.
+ */
+export const IdempotencyKey = z
+	.string()
+	.regex(/^[\x21-\x7E]{1,255}$/, "must be 1-255 visible ASCII characters")
+	.meta({
+		description:
+			"Makes the creation safe to retry: the same key again answers the original (200, `Idempotent-Replayed: true`).",
+	});
+export const IdempotencyHeaders = z.object({ "idempotency-key": IdempotencyKey.optional() });
+/** The header of an answer that replays an earlier one (a retry with the same key). */
+export const IDEMPOTENT_REPLAYED = "Idempotent-Replayed";
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const QuerySeq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC" });
@@ -279,6 +293,10 @@ export const CreateConversationBody = z.discriminatedUnion("type", [
 			type: z.literal("group"),
 			title: z.string().trim().min(1).max(200).optional(),
 			memberIds: z.array(UserId).max(1000),
+			clientId: ClientId.optional().meta({
+				description:
+					"The creator's idempotency key: the same clientId again answers the group it created (200), whatever the rest of the body.",
+			}),
 		})
 		.strict(),
 ]);
@@ -373,6 +391,41 @@ export const SearchPage = z
 	.meta({ id: "SearchPage" });
 export type SearchPage = z.infer<typeof SearchPage>;
 
+export const ExportQuery = z.object({
+	after: QuerySeq.optional().meta({
+		description: "Resume: only the messages after this seq (the trailer's `next` says where to resume).",
+	}),
+	limit: z.coerce.number().int().min(1).max(1_000_000).optional().meta({
+		description: "At most this many messages in this answer (fewer if one answer cannot hold them).",
+	}),
+});
+export type ExportQuery = z.infer<typeof ExportQuery>;
+
+/**
+ * The last line of every export: whether it holds everything the mirror had after `after`, and if not,
+ * where to resume. A message line never has an `export` key, so the two cannot be confused.
+ */
+export const ExportTrailer = z
+	.object({
+		export: z.object({
+			complete: z.boolean().meta({
+				description: "True when the lines above hold every mirrored message after `after`.",
+			}),
+			lastSeq: Seq.meta({ description: "The seq of the last message above (`after` when there is none)." }),
+			next: z
+				.string()
+				.nullable()
+				.meta({ description: "The query that resumes the export (`?after=lastSeq`); null when complete." }),
+			error: ErrorPayload.optional().meta({
+				description: "Why it stopped early when it failed (a D1 page that could not be read).",
+			}),
+		}),
+	})
+	.meta({ id: "ExportTrailer" });
+export type ExportTrailer = z.infer<typeof ExportTrailer>;
+/** One line of an export: a message, or the trailer that ends it. */
+export const ExportLine = z.union([Message, ExportTrailer]).meta({ id: "ExportLine" });
+
 /** Where a conversation's D1 mirror stands; `pendingMessages` 0 and no `oldestPendingAt` when caught up. */
 export const MirrorStatus = z
 	.object({
@@ -387,6 +440,9 @@ export const MirrorStatus = z
 		failingSince: Timestamp.nullable(),
 		lastError: z.string().nullable(),
 		attempts: z.number().int().nonnegative(),
+		/** A drain is writing to D1 right now; it has no next attempt time until it ends. */
+		draining: z.boolean(),
+		/** When the next drain is due; null while one is running (unless more was stored meanwhile) or none is. */
 		nextAttemptAt: Timestamp.nullable(),
 	})
 	.meta({ id: "MirrorStatus" });
@@ -505,6 +561,17 @@ const ErrorFrame = frame(
 	"A frame was refused; the socket stays open. Carries the clientId of a refused `message.send` whenever it could be read.",
 );
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
+/** On both sockets: the server ended the session, and asks the client to close (docs/api.md). */
+const SessionEndedFrame = frame(
+	"session.ended",
+	{
+		code: ErrorCode,
+		message: z.string(),
+		closeCode: z.number().int().meta({ description: "Close the socket with this code (4000 + status)." }),
+	},
+	"SessionEndedFrame",
+	"The last frame: the server ended the session (the member was removed, the token expired or its signing key was revoked). Close the socket with `closeCode`; nothing else is sent, frames are ignored, and the server closes it itself a few seconds later.",
+);
 
 export const ServerFrame = z.discriminatedUnion("type", [
 	frame(
@@ -565,6 +632,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
 	),
 	frame("member.added", { userIds: z.array(UserId) }, "MemberAddedFrame", "Members joined."),
 	frame("member.removed", { userId: UserId }, "MemberRemovedFrame", "A member left or was removed."),
+	SessionEndedFrame,
 	ErrorFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
@@ -611,6 +679,7 @@ export const InboxServerFrame = z.discriminatedUnion("type", [
 		"ConversationRemovedFrame",
 		"The user left or was removed from the conversation.",
 	),
+	SessionEndedFrame,
 	ErrorFrame,
 ]);
 export type InboxServerFrame = z.infer<typeof InboxServerFrame>;

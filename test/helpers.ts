@@ -191,9 +191,24 @@ export class Socket {
 	/** Frames that did not match the protocol: `next()` fails the test with them. */
 	readonly invalid: string[] = [];
 
-	private constructor(readonly ws: WebSocket) {
+	/**
+	 * `closesWhenTold`: like the edgechat client, close with the code a `session.ended` frame asks
+	 * for (the server then releases the connection at once); false: a client that ignores it, which
+	 * the server closes itself after the grace (src/objects/sessions.ts).
+	 */
+	private constructor(
+		readonly ws: WebSocket,
+		closesWhenTold = true,
+	) {
 		ws.addEventListener("message", (event) => {
 			const frame = JSON.parse(event.data as string) as Frame;
+			if (frame.type === "session.ended" && closesWhenTold) {
+				try {
+					ws.close(frame.closeCode as number, String(frame.code));
+				} catch {
+					// already closing
+				}
+			}
 			const checked = AnyServerFrame.safeParse(frame);
 			if (!checked.success)
 				this.invalid.push(`${String(event.data).slice(0, 300)} — ${checked.error.message}`);
@@ -218,11 +233,17 @@ export class Socket {
 		});
 	}
 
-	static async open(host: string, path: string, token: string | null, headers: Record<string, string> = {}) {
+	static async open(
+		host: string,
+		path: string,
+		token: string | null,
+		headers: Record<string, string> = {},
+		{ closesWhenTold = true } = {},
+	) {
 		const response = await call(host, path, { token, headers: { upgrade: "websocket", ...headers } });
 		if (!response.webSocket) throw new Error(`upgrade refused: ${response.status} ${await response.text()}`);
 		response.webSocket.accept();
-		return new Socket(response.webSocket);
+		return new Socket(response.webSocket, closesWhenTold);
 	}
 
 	private wake(): void {

@@ -33,3 +33,41 @@ export function safeEqual(a: string, b: string): boolean {
 	if (left.byteLength !== right.byteLength) return false;
 	return crypto.subtle.timingSafeEqual(left, right);
 }
+
+/** An AES-GCM key derived from `secret` for one purpose (HKDF-SHA-256, `purpose` as its info). */
+function sealingKey(secret: string, purpose: string): Promise<CryptoKey> {
+	return crypto.subtle
+		.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"])
+		.then((base) =>
+			crypto.subtle.deriveKey(
+				{ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(purpose) },
+				base,
+				{ name: "AES-GCM", length: 256 },
+				false,
+				["encrypt", "decrypt"],
+			),
+		);
+}
+
+/** `plaintext` encrypted and authenticated with a key derived from `secret`: `iv.ciphertext`, base64url. */
+export async function seal(secret: string, purpose: string, plaintext: string): Promise<string> {
+	const iv = crypto.getRandomValues(new Uint8Array(12));
+	const key = await sealingKey(secret, purpose);
+	const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(plaintext));
+	return `${base64UrlEncode(iv)}.${base64UrlEncode(new Uint8Array(sealed))}`;
+}
+
+/** What `seal` sealed, or null when it was sealed with another secret (or tampered with). */
+export async function unseal(secret: string, purpose: string, sealed: string): Promise<string | null> {
+	const [ivPart = "", dataPart = ""] = sealed.split(".");
+	const iv = base64UrlDecode(ivPart);
+	const data = base64UrlDecode(dataPart);
+	if (!iv || !data || iv.byteLength !== 12) return null;
+	try {
+		const key = await sealingKey(secret, purpose);
+		const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, data);
+		return new TextDecoder().decode(plain);
+	} catch {
+		return null;
+	}
+}

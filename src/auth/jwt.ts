@@ -70,7 +70,7 @@ export async function verifyJwt(
 	token: string,
 	keys: readonly { kid: string; secret: string }[],
 	nowSeconds = Math.floor(Date.now() / 1000),
-): Promise<UserClaims> {
+): Promise<UserClaims & { kid: string }> {
 	const parts = token.split(".");
 	if (parts.length !== 3) throw unauthorized("Malformed token");
 	const [headerPart = "", payloadPart = "", signaturePart = ""] = parts;
@@ -83,14 +83,15 @@ export async function verifyJwt(
 	const candidates = typeof header.kid === "string" ? keys.filter((k) => k.kid === header.kid) : keys;
 	if (candidates.length === 0) throw unauthorized("Unknown signing key");
 	const data = encoder.encode(`${headerPart}.${payloadPart}`);
-	let valid = false;
+	// The key that verified it: the socket opened with this token ends when that key is revoked.
+	let verifiedBy: string | null = null;
 	for (const key of candidates) {
 		if (await crypto.subtle.verify("HMAC", await hmacKey(key.secret), signature, data)) {
-			valid = true;
+			verifiedBy = key.kid;
 			break;
 		}
 	}
-	if (!valid) throw unauthorized("Invalid token signature");
+	if (verifiedBy === null) throw unauthorized("Invalid token signature");
 
 	const { sub, iat, exp, name } = payload;
 	if (typeof sub !== "string" || !UserId.safeParse(sub).success)
@@ -104,5 +105,6 @@ export async function verifyJwt(
 		exp,
 		iat: typeof iat === "number" ? iat : nowSeconds,
 		...(typeof name === "string" ? { name } : {}),
+		kid: verifiedBy,
 	};
 }

@@ -59,6 +59,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
 	const claims = await verifyJwt(token, keys);
 	c.set("userId", claims.sub);
 	c.set("tokenExpiresAt", (claims.exp + CLOCK_SKEW_SECONDS) * 1000);
+	c.set("tokenKeyId", claims.kid);
 	await next();
 });
 

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createUnlimitedTenant, expectError, json, User } from "../../test/helpers";
@@ -9,8 +10,10 @@ import {
 	runMirrorOnce,
 	sendMany,
 	setMirrorFault,
+	stubOf,
 } from "../../test/mirror";
 import type { MessageRow } from "../message-row";
+import { MIRROR_WORK } from "../objects/conversation/mirror";
 import type { MirrorStatus } from "../protocol";
 import { chunkRows, MAX_BOUND_PARAMETERS, mirrorStatements } from "./mirror";
 
@@ -234,5 +237,30 @@ describe("the mirror status, for operators", () => {
 			"conversation_not_found",
 		);
 		await setMirrorFault(tenant, group.id, null);
+	});
+
+	it("answers while a drain is running: draining, with no next attempt time", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const group = await alice.createGroup(["bob"]);
+		await alice.send(group.id, "in flight");
+		// The state the work queue keeps while the drain's D1 write is in flight (a status read then
+		// interleaves with it); it used to answer 500 "Invalid time value".
+		await runInDurableObject(stubOf(tenant, group.id), (_object, state) => {
+			state.storage.sql.exec(
+				"UPDATE due_work SET due_at = ? WHERE kind = ?",
+				Number.MAX_SAFE_INTEGER,
+				MIRROR_WORK,
+			);
+		});
+		const path = `/v1/admin/conversations/${group.id}/mirror`;
+		const { mirror } = await json<{ mirror: MirrorStatus }>(
+			await call(tenant.host, path, { token: tenant.apiKey }),
+			200,
+		);
+		expect(mirror).toMatchObject({ pendingMessages: 1, draining: true, nextAttemptAt: null });
+		// The drain that was cut off runs again, and the status then says caught up.
+		const status = await drainMirror(tenant, group.id);
+		expect(status).toMatchObject({ pendingMessages: 0, draining: false, nextAttemptAt: null });
 	});
 });

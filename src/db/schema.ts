@@ -56,6 +56,27 @@ export const signingKeys = sqliteTable(
 	(t) => [index("signing_keys_tenant").on(t.tenantId)],
 );
 
+/**
+ * What a creation on the platform API answered, kept for its Idempotency-Key so that a retry answers
+ * the same (db/idempotency.ts). The answer holds secrets shown once (an API key), so it is stored
+ * sealed with a key derived from PLATFORM_ADMIN_KEY, which only the operator's retry can present;
+ * rows older than a day are no longer replayed.
+ */
+export const idempotencyKeys = sqliteTable(
+	"idempotency_keys",
+	{
+		/** The operation and its target, e.g. `tenants` or `signing-keys:<tenantId>`. */
+		scope: text("scope").notNull(),
+		key: text("key").notNull(),
+		/** SHA-256 of the request the key was first used with: another request under it is refused. */
+		fingerprint: text("fingerprint").notNull(),
+		/** The answer's status and body, sealed (AES-GCM). */
+		response: text("response").notNull(),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
+);
+
 // ── the history mirror (written only by the Conversation objects' mirror drain) ───────────────────
 
 export const mirroredConversations = sqliteTable(

@@ -4,7 +4,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { nanoid } from "nanoid";
 import { randomSecret, sha256Hex } from "../auth/crypto";
 import { AppError } from "../errors";
-import { DEFAULT_TENANT_SETTINGS, TenantSettings } from "../protocol";
+import { type CreatedTenant, DEFAULT_TENANT_SETTINGS, TenantSettings } from "../protocol";
+import { createOnce, type Idempotency } from "./idempotency";
 import * as schema from "./schema";
 
 export interface Tenant {
@@ -43,20 +44,35 @@ export function newApiKey(): string {
 	return `ek_${randomSecret(24)}`;
 }
 
-/** Creates a tenant with one API key and one signing key; the secrets are returned once, here. */
-export async function createTenant(env: Env, name: string, id = `t_${nanoid(16)}`) {
-	const now = Date.now();
-	const apiKey = newApiKey();
-	const signingKey = { kid: `k_${nanoid(12)}`, secret: randomSecret(32) };
+/**
+ * Creates a tenant with one API key and one signing key; the secrets are returned once, here (and to
+ * a retry with the same Idempotency-Key, which gets this same answer back: `replayed`).
+ */
+export function createTenant(
+	env: Env,
+	name: string,
+	idempotency: Idempotency | null = null,
+	id = `t_${nanoid(16)}`,
+): Promise<{ body: CreatedTenant; replayed: boolean }> {
 	const d = db(env);
-	await d.batch([
-		d.insert(schema.tenants).values({ id, name, createdAt: now }),
-		d
-			.insert(schema.apiKeys)
-			.values({ id: `ak_${nanoid(12)}`, tenantId: id, keyHash: await sha256Hex(apiKey), createdAt: now }),
-		d.insert(schema.signingKeys).values({ ...signingKey, tenantId: id, createdAt: now }),
-	]);
-	return { tenant: { id, name }, apiKey, signingKeyId: signingKey.kid, signingSecret: signingKey.secret };
+	return createOnce(d, idempotency, async () => {
+		const now = Date.now();
+		const apiKey = newApiKey();
+		const signingKey = { kid: `k_${nanoid(12)}`, secret: randomSecret(32) };
+		return {
+			body: { tenant: { id, name }, apiKey, signingKeyId: signingKey.kid, signingSecret: signingKey.secret },
+			statements: [
+				d.insert(schema.tenants).values({ id, name, createdAt: now }),
+				d.insert(schema.apiKeys).values({
+					id: `ak_${nanoid(12)}`,
+					tenantId: id,
+					keyHash: await sha256Hex(apiKey),
+					createdAt: now,
+				}),
+				d.insert(schema.signingKeys).values({ ...signingKey, tenantId: id, createdAt: now }),
+			],
+		};
+	});
 }
 
 export async function getTenant(env: Env, id: string): Promise<Tenant | null> {
@@ -137,13 +153,18 @@ export async function listSigningKeys(env: Env, tenantId: string): Promise<Signi
 		.all();
 }
 
-export async function addSigningKey(env: Env, tenantId: string): Promise<SigningKey> {
-	await requireTenant(env, tenantId);
-	const key = { kid: `k_${nanoid(12)}`, secret: randomSecret(32), createdAt: Date.now() };
-	await db(env)
-		.insert(schema.signingKeys)
-		.values({ ...key, tenantId });
-	return key;
+/** A new signing key of the tenant; once per Idempotency-Key (a retry gets the same key: `replayed`). */
+export function addSigningKey(
+	env: Env,
+	tenantId: string,
+	idempotency: Idempotency | null = null,
+): Promise<{ body: SigningKey; replayed: boolean }> {
+	const d = db(env);
+	return createOnce(d, idempotency, async () => {
+		await requireTenant(env, tenantId);
+		const key = { kid: `k_${nanoid(12)}`, secret: randomSecret(32), createdAt: Date.now() };
+		return { body: key, statements: [d.insert(schema.signingKeys).values({ ...key, tenantId })] };
+	});
 }
 
 export async function revokeSigningKey(env: Env, tenantId: string, kid: string): Promise<void> {

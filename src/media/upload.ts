@@ -6,6 +6,8 @@
  *   said (or than the cap) errors the stream and the put fails, so R2 keeps nothing.
  * - Without one, the body goes up as a multipart upload of fixed-size parts (R2 needs a known length
  *   for a single put), aborted when the cap is crossed; a body that fits one part is a single put.
+ * - A body that fails midway (`readBody`) is refused with 400 the same ways: the fixed-length put
+ *   fails with its stream, the multipart upload is aborted, a single put never starts.
  */
 import { AppError } from "../errors";
 import { type Dimensions, imageDimensions, matchesSignature, SNIFF_BYTES } from "./sniff";
@@ -55,7 +57,7 @@ export async function uploadToR2(
 		let headBytes = 0;
 		let done = false;
 		while (headBytes < SNIFF_BYTES) {
-			const next = await reader.read();
+			const next = await readBody(reader);
 			if (next.done) {
 				done = true;
 				break;
@@ -94,6 +96,21 @@ export async function uploadToR2(
 	}
 }
 
+/**
+ * The next chunk of the client's body. A body that fails midway (the connection dropped, a client's
+ * stream errored) is the client's failure, not ours nor a dependency's, even when the runtime words
+ * it "Network connection lost": 400, and the caller makes sure nothing of it is stored.
+ */
+async function readBody(
+	reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+	try {
+		return await reader.read();
+	} catch {
+		throw new AppError("bad_request", "The upload was cut short: its body failed before it ended");
+	}
+}
+
 /** Over the cap, or over the Content-Length it declared (which was under the cap): too large either way. */
 function overLimit(input: UploadInput, seen: number): AppError {
 	if (seen > input.maxBytes) return tooLarge(input.maxBytes);
@@ -120,6 +137,8 @@ async function putFixedLength({ bucket, reader, head, input, options }: PendingU
 	const declared = input.declaredLength as number;
 	const stream = new FixedLengthStream(declared);
 	const writer = stream.writable.getWriter();
+	// An aborted writer rejects `closed` as well; the failure is reported by the pump below.
+	writer.closed.catch(() => {});
 	const putting = bucket.put(input.key, stream.readable, options);
 	// If the pump fails first, the put fails too (its stream errored); that rejection is expected.
 	putting.catch(() => {});
@@ -128,7 +147,7 @@ async function putFixedLength({ bucket, reader, head, input, options }: PendingU
 	try {
 		await writer.write(head);
 		for (;;) {
-			const next = await reader.read();
+			const next = await readBody(reader);
 			if (next.done) break;
 			size += next.value.byteLength;
 			if (size > declared) throw overLimit(input, size);
@@ -180,7 +199,7 @@ async function putMultipart({ bucket, reader, head, input, options }: PendingUpl
 	try {
 		await take(head);
 		for (;;) {
-			const next = await reader.read();
+			const next = await readBody(reader);
 			if (next.done) break;
 			await take(next.value);
 		}

@@ -32,3 +32,18 @@ export async function directConversationId(a: string, b: string): Promise<string
 export function newGroupConversationId(): string {
 	return `g_${nanoid(21)}`;
 }
+
+/**
+ * The id of the group `creatorId` creates with `clientId`: derived, so that a retry reaches the same
+ * object, which then answers the group it created (the creation's state lives where the group does,
+ * with no second store to keep in step). 126 bits of SHA-256, in the alphabet of random ids; the
+ * creator is part of the input, so no one else can create at an id another user will get.
+ */
+export async function groupConversationId(creatorId: string, clientId: string): Promise<string> {
+	return `g_${await digestId(`group\n${creatorId}\n${clientId}`, 21)}`;
+}
+
+async function digestId(input: string, length: number): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(input));
+	return base64UrlEncode(new Uint8Array(digest)).slice(0, length);
+}

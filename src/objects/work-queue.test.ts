@@ -83,4 +83,43 @@ describe("WorkQueue", () => {
 			expect(queue.dueAt("orphan")).toBeNull();
 		});
 	});
+
+	it("tells a running kind apart: running, with no due time, and due again once it ends", async () => {
+		await withQueue(async (queue) => {
+			const now = Date.now();
+			queue.schedule("drain", now);
+			let during: ReturnType<WorkQueue["state"]> = null;
+			await queue.run(
+				{
+					drain: async () => {
+						during = queue.state("drain");
+						return now + 60_000;
+					},
+				},
+				now,
+			);
+			expect(during).toEqual({ running: true, dueAt: null, attempts: 0 });
+			expect(queue.state("drain")).toEqual({ running: false, dueAt: now + 60_000, attempts: 0 });
+			expect(queue.state("unknown")).toBeNull();
+		});
+	});
+
+	it("runs again a kind whose handler was cut off (the object was evicted while it ran)", async () => {
+		await withQueue(async (queue, storage) => {
+			queue.schedule("drain", Date.now());
+			// What run() leaves in the row while the handler awaits; an eviction then keeps it so.
+			storage.sql.exec("UPDATE due_work SET due_at = ? WHERE kind = 'drain'", Number.MAX_SAFE_INTEGER);
+			const restarted = new WorkQueue(storage);
+			expect(restarted.state("drain")).toEqual({ running: true, dueAt: null, attempts: 0 });
+			let ran = 0;
+			await restarted.run({
+				drain: async () => {
+					ran++;
+					return false;
+				},
+			});
+			expect(ran).toBe(1);
+			expect(restarted.state("drain")).toBeNull();
+		});
+	});
 });

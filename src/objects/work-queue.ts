@@ -20,8 +20,21 @@ export const WORK_QUEUE_SCHEMA =
 
 export type WorkHandler = () => Promise<boolean | number>;
 
+/**
+ * Where a kind stands: `running` while its handler is in flight (or was, when the object was cut off
+ * in the middle of it), and then it has no due time of its own unless work was scheduled meanwhile.
+ */
+export interface WorkState {
+	running: boolean;
+	dueAt: number | null;
+	attempts: number;
+}
+
 const MAX_BACKOFF_MS = 5 * 60_000;
-/** The due time of a kind whose handler is running: later than any real time. */
+/**
+ * The due time of a kind whose handler is running: later than any real time. Never a time to report
+ * or to arm the alarm with (setAlarm refuses dates after 2189, `new Date(RUNNING)` is invalid).
+ */
 const RUNNING = Number.MAX_SAFE_INTEGER;
 
 export function backoffMs(attempts: number): number {
@@ -33,6 +46,8 @@ export function backoffMs(attempts: number): number {
 export class WorkQueue {
 	/** The alarm time we know is set; null after a restart, when we do not know and set it again. */
 	#armedAt: number | null = null;
+	/** Kinds whose handler this instance is running now. */
+	readonly #running = new Set<string>();
 
 	/** The table must exist: each object's migrations include WORK_QUEUE_SCHEMA. */
 	constructor(private readonly storage: DurableObjectStorage) {}
@@ -53,13 +68,25 @@ export class WorkQueue {
 		this.arm();
 	}
 
-	/** When `kind` is next due, or null when it is not scheduled. */
+	/** When `kind` is next due, or null when it is not scheduled or is running with nothing more due. */
 	dueAt(kind: string): number | null {
-		return (
-			this.storage.sql
-				.exec<{ due_at: number }>("SELECT due_at FROM due_work WHERE kind = ?", kind)
-				.toArray()[0]?.due_at ?? null
-		);
+		return this.state(kind)?.dueAt ?? null;
+	}
+
+	/** Where `kind` stands, or null when it is neither scheduled nor running. */
+	state(kind: string): WorkState | null {
+		const row = this.storage.sql
+			.exec<{ due_at: number; attempts: number }>(
+				"SELECT due_at, attempts FROM due_work WHERE kind = ?",
+				kind,
+			)
+			.toArray()[0];
+		if (!row) return null;
+		return {
+			running: this.#running.has(kind) || row.due_at === RUNNING,
+			dueAt: row.due_at === RUNNING ? null : row.due_at,
+			attempts: row.attempts,
+		};
 	}
 
 	attempts(kind: string): number {
@@ -73,9 +100,16 @@ export class WorkQueue {
 	/** Runs every kind that is due; call it from the object's `alarm()`. Never throws. */
 	async run(handlers: Record<string, WorkHandler>, now = Date.now()): Promise<void> {
 		this.#armedAt = null; // the alarm that woke us is spent
+		// A row left RUNNING by no handler of ours belongs to a run that was cut off (the object was
+		// evicted or reset while the handler awaited): it is due again, or it would wait forever.
 		const due = this.storage.sql
-			.exec<{ kind: string; attempts: number }>("SELECT kind, attempts FROM due_work WHERE due_at <= ?", now)
-			.toArray();
+			.exec<{ kind: string; attempts: number }>(
+				"SELECT kind, attempts FROM due_work WHERE due_at <= ? OR due_at = ?",
+				now,
+				RUNNING,
+			)
+			.toArray()
+			.filter(({ kind }) => !this.#running.has(kind));
 		await Promise.all(
 			due.map(async ({ kind, attempts }) => {
 				const handler = handlers[kind];
@@ -86,6 +120,7 @@ export class WorkQueue {
 				// While the handler runs its row says "not due"; a schedule() meanwhile lowers it again,
 				// and that earlier time wins over whatever the handler answers.
 				this.storage.sql.exec("UPDATE due_work SET due_at = ? WHERE kind = ?", RUNNING, kind);
+				this.#running.add(kind);
 				let next: number | null;
 				let failures = 0;
 				try {
@@ -95,6 +130,8 @@ export class WorkQueue {
 					failures = attempts + 1;
 					console.error(`work ${kind} failed (attempt ${failures})`, error);
 					next = Date.now() + backoffMs(failures);
+				} finally {
+					this.#running.delete(kind);
 				}
 				const scheduled = this.dueAt(kind) ?? RUNNING;
 				const at = Math.min(scheduled, next ?? RUNNING);
@@ -114,8 +151,9 @@ export class WorkQueue {
 	}
 
 	private arm(): void {
+		// A running kind re-arms when its handler ends; it is no time to set the alarm to.
 		const next = this.storage.sql
-			.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM due_work")
+			.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM due_work WHERE due_at < ?", RUNNING)
 			.one().at;
 		if (next === null || (this.#armedAt !== null && this.#armedAt <= next)) return;
 		this.#armedAt = next;

@@ -2,40 +2,46 @@
 import { z } from "zod";
 import { requireApiKey } from "../auth/middleware";
 import { TUNING } from "../config";
-import { exportPage, findMirroredConversation } from "../db/mirror";
+import { streamExport } from "../db/export";
+import { findMirroredConversation } from "../db/mirror";
 import { AppError, rpc } from "../errors";
 import type { MirrorFault } from "../objects/conversation/mirror";
 import { conversationStub } from "../objects/names";
-import { CollectMediaBody, CollectMediaResponse, Message, MirrorStatusResponse } from "../protocol";
+import {
+	CollectMediaBody,
+	CollectMediaResponse,
+	ExportLine,
+	ExportQuery,
+	MirrorStatusResponse,
+} from "../protocol";
 import { testHooksEnabled } from "../test-hooks";
 import { ConversationParam, declared, defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
 
-const encoder = new TextEncoder();
 const common = { tags: ["Tenant backend"], security: SECURITY.tenant };
 
 /**
- * Streamed from D1 a page at a time. It is the mirror's copy: compare `x-edgechat-mirrored-seq` with
- * the conversation's lastSeq, or GET …/mirror, for the lag.
+ * Streamed from D1 a page at a time (src/db/export.ts), ending in a trailer that says whether it is
+ * complete. It is the mirror's copy: compare `x-edgechat-mirrored-seq` with the conversation's
+ * lastSeq, or GET …/mirror, for the lag.
  */
 const exportRoute = defineRoute({
 	...common,
 	method: "get",
 	path: "/conversations/{id}/export",
 	summary: "Export a conversation's history",
-	description:
-		"The whole history as NDJSON from the D1 mirror, one Message per line, in seq order, streamed. `x-edgechat-mirrored-seq` says how far the mirror had reached when the export began.",
-	request: { params: ConversationParam },
+	description: `The history as NDJSON from the D1 mirror, one Message per line, in seq order, streamed, then one ExportTrailer line: \`{"export": {"complete", "lastSeq", "next"}}\`. An answer holds at most ${TUNING.exportPagesPerAnswer * TUNING.exportPage} messages (the queries one Worker invocation may make); when it stops early (that budget, \`limit\`, or a D1 page that failed, with its \`error\`), \`complete\` is false and \`next\` (\`?after=lastSeq\`) resumes it. An answer without a trailer was cut off. \`x-edgechat-mirrored-seq\` says how far the mirror had reached when the export began.`,
+	request: { params: ConversationParam, query: ExportQuery },
 	refusals: ["conversation_not_found"],
 	responses: {
 		200: {
-			description: "NDJSON: one Message (the schema below) per line, in seq order",
+			description: "NDJSON: one Message per line, in seq order, then the ExportTrailer",
 			headers: {
 				"x-edgechat-mirrored-seq": {
 					description: "The last seq the mirror held when the export began",
 					schema: { type: "integer" },
 				},
 			},
-			content: { "application/x-ndjson": { schema: Message } },
+			content: { "application/x-ndjson": { schema: ExportLine } },
 		},
 	},
 });
@@ -91,21 +97,15 @@ export const adminRoutes = routeGroup(requireApiKey)
 		const db = c.env.DB;
 		const conversation = await findMirroredConversation(db, tenantId, id);
 		if (!conversation) throw new AppError("conversation_not_found", "No such conversation in the mirror");
-		let after = 0;
-		const body = new ReadableStream<Uint8Array>(
-			{
-				async pull(controller) {
-					const page = await exportPage(db, tenantId, id, after, TUNING.exportPage);
-					if (page.length > 0) {
-						controller.enqueue(encoder.encode(page.map((m) => `${JSON.stringify(m)}\n`).join("")));
-						after = page.at(-1)?.seq ?? after;
-					}
-					if (page.length < TUNING.exportPage) controller.close();
-				},
-			},
-			// One page in flight at a time: a slow reader holds D1 back instead of filling memory.
-			{ highWaterMark: 0 },
-		);
+		const { after, limit } = c.req.valid("query");
+		const body = await streamExport(db, {
+			tenantId,
+			conversationId: id,
+			after: after ?? 0,
+			limit: limit ?? Number.POSITIVE_INFINITY,
+			pageSize: TUNING.exportPage,
+			maxPages: TUNING.exportPagesPerAnswer,
+		});
 		return declared(
 			new Response(body, {
 				headers: {

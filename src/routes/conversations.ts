@@ -2,12 +2,14 @@
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import { AppError, rpc } from "../errors";
+import { SOCKET_SETTINGS_HEADER, SOCKET_USER_HEADER } from "../objects/conversation/conversation";
 import {
-	SOCKET_EXPIRES_HEADER,
-	SOCKET_SETTINGS_HEADER,
-	SOCKET_USER_HEADER,
-} from "../objects/conversation/conversation";
-import { conversationStub, directConversationId, newGroupConversationId } from "../objects/names";
+	conversationStub,
+	directConversationId,
+	groupConversationId,
+	newGroupConversationId,
+} from "../objects/names";
+import { SESSION_EXPIRES_HEADER, SESSION_KID_HEADER } from "../objects/sessions";
 import {
 	AddMembersBody,
 	ConversationResponse,
@@ -35,12 +37,15 @@ const createConversationRoute = defineRoute({
 	path: "/",
 	summary: "Create a conversation",
 	description:
-		"A direct conversation is between the caller and one other user; its id is derived from the pair, so both reach the same one whoever creates it. A group's creator is its owner.",
+		"A direct conversation is between the caller and one other user; its id is derived from the pair, so both reach the same one whoever creates it. A group's creator is its owner; with a `clientId`, a retry by the same creator answers the group it created (200).",
 	request: { body: jsonBody(CreateConversationBody) },
 	refusals: ["too_many_members", "conversation_exists"],
 	responses: {
 		201: json(ConversationResponse, "Created"),
-		200: json(ConversationResponse, "The direct conversation of the pair, which already existed"),
+		200: json(
+			ConversationResponse,
+			"The direct conversation of the pair, which already existed, or the group a retry with the same clientId created",
+		),
 	},
 });
 
@@ -157,7 +162,9 @@ export const conversationRoutes = routeGroup(requireUser)
 				throw new AppError("bad_request", "A direct conversation needs another user");
 			conversationId = await directConversationId(userId, body.memberIds[0]);
 		} else {
-			conversationId = newGroupConversationId();
+			conversationId = body.clientId
+				? await groupConversationId(userId, body.clientId)
+				: newGroupConversationId();
 		}
 		const stub = conversationStub(c.env, tenantId, conversationId);
 		const { created, conversation } = await rpc(() =>
@@ -168,6 +175,7 @@ export const conversationRoutes = routeGroup(requireUser)
 				title: body.type === "group" ? (body.title ?? null) : null,
 				creatorId: userId,
 				memberIds: body.memberIds,
+				clientId: body.type === "group" ? (body.clientId ?? null) : null,
 			}),
 		);
 		return c.json({ conversation }, created ? 201 : 200);
@@ -212,6 +220,7 @@ export const conversationRoutes = routeGroup(requireUser)
 		return forwardUpgrade(stub, url, {
 			[SOCKET_USER_HEADER]: c.get("userId"),
 			[SOCKET_SETTINGS_HEADER]: JSON.stringify(tenant.settings),
-			[SOCKET_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+			[SESSION_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+			[SESSION_KID_HEADER]: c.get("tokenKeyId"),
 		});
 	});

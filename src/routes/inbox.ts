@@ -5,6 +5,7 @@ import type { AppEnv } from "../context";
 import { rpc } from "../errors";
 import { INBOX_TENANT_HEADER, INBOX_USER_HEADER } from "../objects/inbox/inbox";
 import { inboxStub } from "../objects/names";
+import { SESSION_EXPIRES_HEADER, SESSION_KID_HEADER } from "../objects/sessions";
 import {
 	ConversationListPage,
 	ConversationListQuery,
@@ -81,6 +82,8 @@ export const inboxRoutes = routeGroup(requireUser)
 		return forwardUpgrade(stub, "https://inbox/ws", {
 			[INBOX_TENANT_HEADER]: owner.tenantId,
 			[INBOX_USER_HEADER]: owner.userId,
+			[SESSION_EXPIRES_HEADER]: String(c.get("tokenExpiresAt")),
+			[SESSION_KID_HEADER]: c.get("tokenKeyId"),
 		});
 	});
 

@@ -6,14 +6,22 @@
 import { z } from "zod";
 import { requireUser } from "../auth/middleware";
 import { AppError, rpc } from "../errors";
-import { mediaKey, newMediaId } from "../media/keys";
+import { idempotentMediaId, mediaKey, newMediaId } from "../media/keys";
 import { parseRange } from "../media/range";
 import { ALLOWED_MEDIA_TYPES, allowedType } from "../media/sniff";
 import { uploadToR2 } from "../media/upload";
 import type { MediaRecord } from "../objects/conversation/attachments";
 import { conversationStub } from "../objects/names";
-import { Id, LIMITS, type Media, MediaResponse, MediaUploadQuery } from "../protocol";
-import { BINARY, defineRoute, json, routeGroup, SECURITY } from "./openapi";
+import {
+	IDEMPOTENT_REPLAYED,
+	Id,
+	IdempotencyHeaders,
+	LIMITS,
+	type Media,
+	MediaResponse,
+	MediaUploadQuery,
+} from "../protocol";
+import { BINARY, defineRoute, json, replayed, routeGroup, SECURITY } from "./openapi";
 
 /** Downloads may be cached by the user's own client only: membership decides who may read them. */
 const CACHE_CONTROL = "private, max-age=3600";
@@ -35,6 +43,7 @@ const uploadRoute = defineRoute({
 	description: `The raw bytes as the body, streamed to R2; then a message attaches the media by id. Members of the conversation only; at most the tenant's \`mediaMaxBytes\` (default ${LIMITS.mediaBytes} bytes), of an allowlisted type that the first bytes must match (docs/media.md).`,
 	request: {
 		query: MediaUploadQuery,
+		headers: IdempotencyHeaders,
 		body: {
 			required: true,
 			content: Object.fromEntries(ALLOWED_MEDIA_TYPES.map((type) => [type, { schema: BINARY }])),
@@ -43,6 +52,7 @@ const uploadRoute = defineRoute({
 	refusals: ["conversation_not_found", "payload_too_large", "unsupported_media_type"],
 	responses: {
 		201: json(MediaResponse, "Stored"),
+		200: replayed(MediaResponse, "A retry with the Idempotency-Key of an upload stored before: the original"),
 	},
 });
 
@@ -96,9 +106,18 @@ export const mediaRoutes = routeGroup(requireUser)
 			throw new AppError("payload_too_large", `Media is limited to ${maxBytes} bytes`);
 		}
 		const stub = conversationStub(c.env, tenant.id, conversationId);
-		await rpc(() => stub.getConversation(userId));
+		const idempotencyKey = c.req.valid("header")["idempotency-key"];
+		const id = idempotencyKey
+			? await idempotentMediaId(conversationId, userId, idempotencyKey)
+			: newMediaId();
+		const original = await rpc(() => stub.findUpload(userId, idempotencyKey ? id : null));
+		if (original) {
+			// The first attempt got through: answer it, and leave the bytes of the retry unread.
+			await c.req.raw.body?.cancel();
+			c.header(IDEMPOTENT_REPLAYED, "true");
+			return c.json({ media: original }, 200);
+		}
 
-		const id = newMediaId();
 		const key = mediaKey(tenant.id, id);
 		const createdAt = Date.now();
 		const { size, dimensions } = await uploadToR2(c.env.MEDIA, c.req.raw.body, {

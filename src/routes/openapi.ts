@@ -30,8 +30,8 @@ type RouteDeclaration<P extends string> = Omit<RouteConfig, "path"> & {
 
 /**
  * `createRoute`, plus the error answers (one per status, the `ErrorBody` schema, naming the codes):
- * `refusals`, and those the declaration implies — `internal` for every route, `unauthorized` behind a
- * credential, `tenant_not_found` on a tenant's host (every credential but the operator's),
+ * `refusals`, and those the declaration implies — `internal` for every route, `unauthorized` and
+ * `unavailable` (503, a dependency down) behind a credential, `tenant_not_found` on a tenant's host (every credential but the operator's),
  * `bad_request` for a route with any input. A route with a JSON body refuses another declared
  * Content-Type as `bad_request` (`requireJsonBody`), after its own middleware (credentials first).
  */
@@ -43,7 +43,9 @@ export function defineRoute<P extends string, R extends RouteDeclaration<P>>({
 	const { params, query, headers, body } = config.request ?? {};
 	const implied: ErrorCode[] = [
 		...(params || query || headers || body ? (["bad_request"] as const) : []),
-		...(schemes.length > 0 ? (["unauthorized"] as const) : []),
+		// Every credential is checked against D1 (through a cache) and every such route reaches D1, R2 or
+		// an object: any of them may be down for a while.
+		...(schemes.length > 0 ? (["unauthorized", "unavailable"] as const) : []),
 		...(schemes.some((scheme) => scheme !== "platformAdminKey") ? (["tenant_not_found"] as const) : []),
 		"internal",
 	];
@@ -95,6 +97,20 @@ export function jsonBody<S extends z.ZodType>(schema: S, description?: string) {
 		content: { "application/json": { schema } },
 		...(description ? { description } : {}),
 	};
+}
+
+/** The answer to a retry with the key (a clientId, an Idempotency-Key) of an earlier creation. */
+export function replayed<S extends z.ZodType>(schema: S, description: string) {
+	return {
+		description,
+		content: { "application/json": { schema } },
+		headers: {
+			"Idempotent-Replayed": {
+				description: "`true`: the answer of the earlier request with the same key",
+				schema: { type: "string" },
+			},
+		},
+	} as const;
 }
 
 /** Bytes of any type: media, whose schema is its Content-Type. */

@@ -1,6 +1,9 @@
 /** The deployment operator's API: tenants, their domains, signing keys and settings. */
+import type { Context } from "hono";
 import { z } from "zod";
 import { forgetTenant, requirePlatformAdmin } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { idempotencyOf } from "../db/idempotency";
 import {
 	addDomain,
 	addSigningKey,
@@ -15,13 +18,15 @@ import {
 	CreatedTenant,
 	CreateTenantBody,
 	DomainResponse,
+	IDEMPOTENT_REPLAYED,
 	Id,
+	IdempotencyHeaders,
 	SigningKeyResponse,
 	type Tenant,
 	TenantResponse,
 	UpdateTenantBody,
 } from "../protocol";
-import { defineRoute, json, jsonBody, routeGroup, SECURITY } from "./openapi";
+import { defineRoute, json, jsonBody, replayed, routeGroup, SECURITY } from "./openapi";
 
 const TenantParam = z.object({ id: Id });
 
@@ -31,15 +36,20 @@ function tenantView(tenant: TenantRow): Tenant {
 }
 const common = { tags: ["Platform"], security: SECURITY.platform };
 
+const REPLAYED = "A retry with the Idempotency-Key of an earlier creation: its answer, again";
+
 const createTenantRoute = defineRoute({
 	...common,
 	method: "post",
 	path: "/tenants",
 	summary: "Create a tenant",
-	description: "The API key and the signing secret are shown once: only the API key's hash is stored.",
-	request: { body: jsonBody(CreateTenantBody) },
+	description:
+		"The API key and the signing secret are shown once: only the API key's hash is stored. With an `Idempotency-Key`, a retry within a day answers the original (200).",
+	request: { headers: IdempotencyHeaders, body: jsonBody(CreateTenantBody) },
+	refusals: ["conflict"],
 	responses: {
 		201: json(CreatedTenant, "The tenant, its API key and its first signing key"),
+		200: replayed(CreatedTenant, REPLAYED),
 	},
 });
 
@@ -87,11 +97,13 @@ const addSigningKeyRoute = defineRoute({
 	method: "post",
 	path: "/tenants/{id}/signing-keys",
 	summary: "Rotate the signing key",
-	description: "The new key signs from now on; the old keys keep verifying until they are revoked.",
-	request: { params: TenantParam },
-	refusals: ["tenant_not_found"],
+	description:
+		"The new key signs from now on; the old keys keep verifying until they are revoked. With an `Idempotency-Key`, a retry within a day answers the original (200).",
+	request: { params: TenantParam, headers: IdempotencyHeaders },
+	refusals: ["tenant_not_found", "conflict"],
 	responses: {
 		201: json(SigningKeyResponse, "The new key's id (`kid`) and secret, shown once"),
+		200: replayed(SigningKeyResponse, REPLAYED),
 	},
 });
 
@@ -108,8 +120,26 @@ const revokeSigningKeyRoute = defineRoute({
 	},
 });
 
+/** The Idempotency-Key of a creation on this API, scoped to the operation (null without the header). */
+function idempotency(c: Context<AppEnv>, scope: string, request: unknown) {
+	const key = c.req.header("idempotency-key");
+	return idempotencyOf(scope, key, request, c.env.PLATFORM_ADMIN_KEY);
+}
+
 export const platformRoutes = routeGroup(requirePlatformAdmin)
-	.openapi(createTenantRoute, async (c) => c.json(await createTenant(c.env, c.req.valid("json").name), 201))
+	.openapi(createTenantRoute, async (c) => {
+		const body = c.req.valid("json");
+		const { body: created, replayed } = await createTenant(
+			c.env,
+			body.name,
+			await idempotency(c, "tenants", body),
+		);
+		if (replayed) {
+			c.header(IDEMPOTENT_REPLAYED, "true");
+			return c.json(created, 200);
+		}
+		return c.json(created, 201);
+	})
 	.openapi(getTenantRoute, async (c) =>
 		c.json({ tenant: tenantView(await requireTenant(c.env, c.req.valid("param").id)) }, 200),
 	)
@@ -128,9 +158,18 @@ export const platformRoutes = routeGroup(requirePlatformAdmin)
 	})
 	.openapi(addSigningKeyRoute, async (c) => {
 		const { id } = c.req.valid("param");
-		const key = await addSigningKey(c.env, id);
+		const { body: key, replayed } = await addSigningKey(
+			c.env,
+			id,
+			await idempotency(c, `signing-keys:${id}`, {}),
+		);
 		forgetTenant(id);
-		return c.json({ signingKeyId: key.kid, signingSecret: key.secret }, 201);
+		const answer = { signingKeyId: key.kid, signingSecret: key.secret };
+		if (replayed) {
+			c.header(IDEMPOTENT_REPLAYED, "true");
+			return c.json(answer, 200);
+		}
+		return c.json(answer, 201);
 	})
 	.openapi(revokeSigningKeyRoute, async (c) => {
 		const { id, kid } = c.req.valid("param");

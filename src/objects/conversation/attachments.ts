@@ -7,7 +7,7 @@
 import { TUNING } from "../../config";
 import { AppError } from "../../errors";
 import { mediaKey, mediaUrl } from "../../media/keys";
-import type { Attachment } from "../../protocol";
+import type { Attachment, Media } from "../../protocol";
 import type { Room } from "./room";
 
 export interface MediaRecord {
@@ -68,6 +68,18 @@ export function findMedia(sql: SqlStorage, id: string): StoredMedia | null {
 		height: row.height,
 		createdAt: row.created_at,
 		deletingAt: row.deleting_at,
+	};
+}
+
+/** The media `uploaderId` registered under `id`, as the upload answered it; null if there is none. */
+export function uploadedBy(sql: SqlStorage, uploaderId: string, id: string): Media | null {
+	const media = findMedia(sql, id);
+	if (!media || media.deletingAt !== null || media.uploaderId !== uploaderId) return null;
+	return {
+		id: media.id,
+		contentType: media.contentType,
+		size: media.size,
+		...(media.width !== null && media.height !== null ? { width: media.width, height: media.height } : {}),
 	};
 }
 

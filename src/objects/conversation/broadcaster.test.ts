@@ -6,7 +6,14 @@ import { RoomSockets } from "./sockets";
 /** A stand-in for the object's state: sockets that record what they were sent. */
 function fakeRoom(sockets = 2) {
 	const sent: string[][] = Array.from({ length: sockets }, () => []);
-	const webSockets = sent.map((log) => ({ send: (data: string) => log.push(data) }) as unknown as WebSocket);
+	const webSockets = sent.map(
+		(log) =>
+			({
+				send: (data: string) => log.push(data),
+				readyState: WebSocket.OPEN,
+				deserializeAttachment: () => null,
+			}) as unknown as WebSocket,
+	);
 	const ctx = { getWebSockets: () => webSockets } as unknown as DurableObjectState;
 	return {
 		out: new Broadcaster(new RoomSockets(ctx)),

@@ -7,7 +7,8 @@
  * them); all state is private, and the commands in this folder get a narrow `Room` (room.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { AppError, closeSocket, guard, guardAsync, refuseUpgrade } from "../../errors";
+import { listSigningKeys } from "../../db/tenants";
+import { AppError, guard, guardAsync, refuseUpgrade } from "../../errors";
 import {
 	DEFAULT_TENANT_SETTINGS,
 	type HistoryQuery,
@@ -18,9 +19,24 @@ import {
 	type SendMessageBody,
 	type TenantSettings,
 } from "../../protocol";
+import { DO_STORAGE_RESET, testHooksEnabled } from "../../test-hooks";
 import { inboxStub } from "../names";
+import {
+	endSession,
+	firstSweep,
+	SESSIONS_WORK,
+	SigningKeyCheck,
+	sessionFromUpgrade,
+	sweepSessions,
+} from "../sessions";
 import { WorkQueue } from "../work-queue";
-import { authorizeDownload, collectUnattached, type MediaRecord, registerMedia } from "./attachments";
+import {
+	authorizeDownload,
+	collectUnattached,
+	type MediaRecord,
+	registerMedia,
+	uploadedBy,
+} from "./attachments";
 import { Broadcaster } from "./broadcaster";
 import { drainInboxes, INBOX_WORK, markDelivered } from "./deliver";
 import { handleFrame } from "./frames";
@@ -40,11 +56,11 @@ import { ConversationStore } from "./store";
 /** Headers the Worker sets on the upgrade request it forwards; the object is reachable only from it. */
 export const SOCKET_USER_HEADER = "x-edgechat-user";
 export const SOCKET_SETTINGS_HEADER = "x-edgechat-settings";
-/** When the socket's token expires, in ms since the epoch (the Worker adds the clock skew it allows). */
-export const SOCKET_EXPIRES_HEADER = "x-edgechat-expires-at";
-const SOCKETS_WORK = "sockets";
 
 const noSuchConversation = () => new AppError("conversation_not_found", "No such conversation");
+
+/** The calls a test can make fail as a storage failure does (`injectReset`). */
+export type ResettableCall = "create" | "sendMessage" | "registerMedia";
 
 export class Conversation extends DurableObject<Env> {
 	/** Null until the conversation exists: storage is created by `create` only. */
@@ -55,6 +71,13 @@ export class Conversation extends DurableObject<Env> {
 	readonly #inboxes = new Map<string, InboxStub>();
 	#settings: TenantSettings = DEFAULT_TENANT_SETTINGS;
 	#settingsJson = "";
+	/** Test-only: the call that resets the object once it has done its work. */
+	#resetAfter: ResettableCall | null = null;
+	/** The tenant's active signing keys, for the sockets' revocation checks (sessions.ts). */
+	readonly #keys = new SigningKeyCheck(async () => {
+		const tenantId = this.#room?.store.meta?.tenantId;
+		return tenantId ? (await listSigningKeys(this.env, tenantId)).map((key) => key.kid) : [];
+	});
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -77,6 +100,7 @@ export class Conversation extends DurableObject<Env> {
 				this.#room = this.#open();
 			}
 			const created = createConversation(this.#room, input);
+			this.#injectedReset("create");
 			return { created, conversation: this.#room.store.view() };
 		});
 	}
@@ -104,7 +128,9 @@ export class Conversation extends DurableObject<Env> {
 	sendMessage(userId: string, body: SendMessageBody, settings: TenantSettings) {
 		return guard(() => {
 			this.#useSettings(settings);
-			return sendMessage(this.#require(), userId, body);
+			const result = sendMessage(this.#require(), userId, body);
+			this.#injectedReset("sendMessage");
+			return result;
 		});
 	}
 
@@ -121,12 +147,25 @@ export class Conversation extends DurableObject<Env> {
 		return guard(() => markDelivered(this.#require(), userId, seq));
 	}
 
+	/**
+	 * Before an upload: the caller must be a member, and `mediaId` (derived from an Idempotency-Key)
+	 * names what they uploaded here before under that key, if they did; then that is the answer.
+	 */
+	findUpload(userId: string, mediaId: string | null) {
+		return guard(() => {
+			const room = this.#require();
+			room.store.requireMember(userId);
+			return mediaId === null ? null : uploadedBy(room.store.sql, userId, mediaId);
+		});
+	}
+
 	/** The upload route registers media once its bytes are in R2; the send path then checks against it. */
 	registerMedia(userId: string, media: MediaRecord) {
 		return guard(() => {
 			const room = this.#require();
 			room.store.requireMember(userId);
 			registerMedia(room.store.sql, media);
+			this.#injectedReset("registerMedia");
 		});
 	}
 
@@ -151,6 +190,16 @@ export class Conversation extends DurableObject<Env> {
 		this.#require().mirror.setFault(fault);
 	}
 
+	/**
+	 * Test-only (refused unless the test hooks are enabled): the next `call` does its work, then the
+	 * object is reset as the runtime resets an object whose storage failed. Nothing the call wrote is
+	 * kept (the output gate never opens) and the caller gets the runtime's reset error.
+	 */
+	injectReset(call: ResettableCall | null): void {
+		if (!testHooksEnabled(this.env)) throw new Error("test hooks are disabled");
+		this.#resetAfter = call;
+	}
+
 	// ── alarm: durable background work (outbox drains), multiplexed by kind ──────────────────────
 	override async alarm(): Promise<void> {
 		const room = this.#room;
@@ -158,7 +207,7 @@ export class Conversation extends DurableObject<Env> {
 		await room.work.run({
 			[MIRROR_WORK]: () => room.mirror.drain(),
 			[INBOX_WORK]: () => drainInboxes(room),
-			[SOCKETS_WORK]: async () => room.sockets.closeExpired() ?? false,
+			[SESSIONS_WORK]: async () => sweepSessions(room.sockets.all(), await this.#keys.activeKids()) ?? false,
 		});
 	}
 
@@ -180,10 +229,12 @@ export class Conversation extends DurableObject<Env> {
 		room.out.flush();
 		const online = room.sockets.online();
 		const { 0: client, 1: server } = new WebSocketPair();
-		const expiresAt = Number(request.headers.get(SOCKET_EXPIRES_HEADER) ?? 0) || 0;
-		room.sockets.accept(server, { userId, expiresAt });
-		// The alarm closes the socket when its token expires, even if it only ever reads.
-		if (expiresAt > 0) room.work.schedule(SOCKETS_WORK, expiresAt);
+		const session = sessionFromUpgrade(request);
+		room.sockets.accept(server, { userId, ...session });
+		// The alarm ends the socket when its token expires, even if it only ever reads, and checks
+		// now and then that its signing key is still active.
+		const sweepAt = firstSweep(session);
+		if (sweepAt !== null) room.work.schedule(SESSIONS_WORK, sweepAt);
 		sendFrame(server, {
 			type: "ready",
 			conversationId: meta.conversationId,
@@ -198,14 +249,16 @@ export class Conversation extends DurableObject<Env> {
 	override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
 		const attachment = attachmentOf(ws);
 		const room = this.#room;
+		if (attachment?.ended) return; // told its session ended; what it still sends is ignored
 		if (!room || !attachment || !room.store.members.has(attachment.userId)) {
-			closeSocket(ws, "removed_from_conversation", "not a member of the conversation");
+			this.#end(ws, "removed_from_conversation", "not a member of the conversation");
 			return;
 		}
 		if (attachment.expiresAt > 0 && attachment.expiresAt <= Date.now()) {
-			closeSocket(ws, "unauthorized", "token expired");
+			this.#end(ws, "unauthorized", "token expired");
 			return;
 		}
+		if (attachment.kid && this.#keys.stale) this.#checkRevocation(room);
 		handleFrame(room, ws, attachment.userId, data);
 	}
 
@@ -223,6 +276,30 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	// ── private ──────────────────────────────────────────────────────────────────────────────────
+	#end(ws: WebSocket, code: "unauthorized" | "removed_from_conversation", reason: string): void {
+		const closeAt = endSession(ws, code, reason);
+		this.#room?.work.schedule(SESSIONS_WORK, closeAt);
+	}
+
+	/**
+	 * A socket acted and what the object knows of the signing keys is stale: ask D1, and end the
+	 * sockets whose key was revoked. Not awaited, so the frame is handled at once and in order (at
+	 * most the frames of the next round trip get through a revocation).
+	 */
+	#checkRevocation(room: Room): void {
+		void this.#keys.activeKids().then((kids) => {
+			if (!kids) return;
+			const next = sweepSessions(room.sockets.all(), kids);
+			if (next !== null) room.work.schedule(SESSIONS_WORK, next);
+		});
+	}
+
+	#injectedReset(call: ResettableCall): void {
+		if (this.#resetAfter !== call) return;
+		this.#resetAfter = null;
+		this.ctx.abort(DO_STORAGE_RESET);
+	}
+
 	#leave(ws: WebSocket): void {
 		const attachment = attachmentOf(ws);
 		if (this.#room && attachment) announceDeparture(this.#room, ws, attachment.userId);

@@ -2,8 +2,9 @@
  * Creating a conversation and changing who is in it: one door each for the HTTP routes, with their
  * side effects (the members' conversation lists, the mirror, the room's sockets) inside.
  */
-import { AppError, closeSocket } from "../../errors";
+import { AppError } from "../../errors";
 import { LIMITS, type Role } from "../../protocol";
+import { endSession, SESSIONS_WORK } from "../sessions";
 import { queueIndexUpdate, queueRemoval, roleSnapshot } from "./deliver";
 import type { Room } from "./room";
 import type { ConversationMeta } from "./store";
@@ -15,6 +16,8 @@ export interface CreateInput {
 	title: string | null;
 	creatorId: string;
 	memberIds: string[];
+	/** A group's creation key (its id is derived from it): a retry by the creator answers the group. */
+	clientId?: string | null;
 }
 
 /** The members other than the creator, or the refusal: checked before anything is stored. */
@@ -29,7 +32,11 @@ export function checkCreate(input: CreateInput): string[] {
 	return others;
 }
 
-/** Creates the conversation; answers false when it already existed (a direct pair created before). */
+/**
+ * Creates the conversation; answers false when it already existed: a direct pair created before, or
+ * a group this creator created with this clientId (a retry, answered with the group as it is now,
+ * whatever the retry's body says; 404 once the creator is no longer in it, as for any non-member).
+ */
 export function createConversation(room: Room, input: CreateInput, now = Date.now()): boolean {
 	const { store } = room;
 	const others = checkCreate(input);
@@ -37,6 +44,16 @@ export function createConversation(room: Room, input: CreateInput, now = Date.no
 		const sameDirect =
 			store.meta.type === "direct" && input.type === "direct" && store.members.has(input.creatorId);
 		if (sameDirect) return false;
+		const retriedGroup =
+			store.meta.type === "group" &&
+			input.type === "group" &&
+			input.clientId != null &&
+			store.meta.createdBy === input.creatorId &&
+			store.meta.clientId === input.clientId;
+		if (retriedGroup) {
+			store.requireMember(input.creatorId);
+			return false;
+		}
 		throw new AppError("conversation_exists", "A conversation with this id exists");
 	}
 	const meta: ConversationMeta = {
@@ -46,6 +63,7 @@ export function createConversation(room: Room, input: CreateInput, now = Date.no
 		title: input.type === "group" ? input.title : null,
 		createdAt: now,
 		createdBy: input.creatorId,
+		...(input.type === "group" && input.clientId ? { clientId: input.clientId } : {}),
 	};
 	const creatorRole: Role = input.type === "group" ? "owner" : "member";
 	store.create(meta, [
@@ -107,8 +125,12 @@ export function removeMember(room: Room, actorId: string, userId: string): void 
 	}
 	queueRemoval(room, userId, rolesBefore);
 	room.mirror.membersChanged();
+	// Told at once; the client closes (the server does, after the grace, if it does not: sessions.ts).
 	for (const ws of room.sockets.ofUser(userId)) {
-		closeSocket(ws, "removed_from_conversation", "removed from the conversation");
+		room.work.schedule(
+			SESSIONS_WORK,
+			endSession(ws, "removed_from_conversation", "removed from the conversation"),
+		);
 	}
 	room.out.broadcast({ type: "member.removed", userId });
 }

@@ -133,7 +133,8 @@ export class Mirror {
 	status(now = Date.now()): MirrorStatus {
 		const state = this.state();
 		const oldest = this.store.createdAtAfter(state.seq);
-		const nextAttemptAt = this.work.dueAt(MIRROR_WORK);
+		const work = this.work.state(MIRROR_WORK);
+		const nextAttemptAt = work?.dueAt ?? null;
 		return {
 			conversationId: this.store.meta?.conversationId ?? "",
 			lastSeq: this.store.lastSeq,
@@ -144,7 +145,8 @@ export class Mirror {
 			membersPending: state.meta_version > state.meta_mirrored,
 			failingSince: state.failing_since === null ? null : new Date(state.failing_since).toISOString(),
 			lastError: state.last_error,
-			attempts: this.work.attempts(MIRROR_WORK),
+			attempts: work?.attempts ?? 0,
+			draining: work?.running ?? false,
 			nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
 		};
 	}

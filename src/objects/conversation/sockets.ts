@@ -1,18 +1,15 @@
 /**
  * The conversation's open sockets, found through the runtime (tags and attachments), never through a
- * map of our own that hibernation would erase.
+ * map of our own that hibernation would erase. A socket the server ended (sessions.ts) gets no frame
+ * and counts as nobody's while it waits for its client to close it.
  */
-import { closeSocket } from "../../errors";
 import type { ServerFrame } from "../../protocol";
+import { isLive, type Session, saveSession, sessionOf } from "../sessions";
 import { broadcastTo, safeSend } from "../socket-io";
 
-export interface SocketAttachment {
+export interface SocketAttachment extends Session {
 	userId: string;
-	/** When the token the socket was opened with stops being valid (ms since the epoch); 0: never. */
-	expiresAt: number;
 }
-
-const attachments = new WeakMap<WebSocket, SocketAttachment>();
 
 function userTag(userId: string): string {
 	return `u:${userId}`;
@@ -20,13 +17,7 @@ function userTag(userId: string): string {
 
 /** The attachment, deserialized once per socket per wake-up. */
 export function attachmentOf(ws: WebSocket): SocketAttachment | null {
-	let attachment = attachments.get(ws);
-	if (!attachment) {
-		attachment = (ws.deserializeAttachment() as SocketAttachment | null) ?? undefined;
-		if (!attachment) return null;
-		attachments.set(ws, attachment);
-	}
-	return attachment;
+	return sessionOf<SocketAttachment>(ws);
 }
 
 export function sendFrame(ws: WebSocket, frame: ServerFrame): void {
@@ -40,8 +31,7 @@ export class RoomSockets {
 	/** Accepts a member's socket, hibernatable, tagged with the user and carrying its token's expiry. */
 	accept(ws: WebSocket, attachment: SocketAttachment): void {
 		this.ctx.acceptWebSocket(ws, [userTag(attachment.userId)]);
-		ws.serializeAttachment(attachment);
-		attachments.set(ws, attachment);
+		saveSession(ws, attachment);
 	}
 
 	all(): WebSocket[] {
@@ -53,9 +43,9 @@ export class RoomSockets {
 		return this.ctx.getWebSockets(userTag(userId));
 	}
 
-	/** The user's open sockets but `except`. */
+	/** The user's live sockets (open, not ended) but `except`. */
 	openOf(userId: string, except?: WebSocket): WebSocket[] {
-		return this.ofUser(userId).filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN);
+		return this.ofUser(userId).filter((ws) => ws !== except && isLive(ws));
 	}
 
 	/** Whether the socket is one of the user's. */
@@ -63,34 +53,19 @@ export class RoomSockets {
 		return this.ctx.getTags(ws).includes(userTag(userId));
 	}
 
-	/** The users with at least one open socket here. */
+	/** The users with at least one live socket here. */
 	online(): Set<string> {
 		const users = new Set<string>();
 		for (const ws of this.ctx.getWebSockets()) {
-			if (ws.readyState !== WebSocket.OPEN) continue;
+			if (!isLive(ws)) continue;
 			const attachment = attachmentOf(ws);
 			if (attachment) users.add(attachment.userId);
 		}
 		return users;
 	}
 
+	/** To every live socket (but those `except` names). */
 	broadcast(frame: ServerFrame, except?: (ws: WebSocket) => boolean): void {
-		broadcastTo(this.ctx.getWebSockets(), frame, except);
-	}
-
-	/**
-	 * Closes, with the close code of `unauthorized`, the sockets whose token has expired, as a client
-	 * reconnecting with a fresh token expects; answers when the next one expires (ms since the epoch),
-	 * or null when none will.
-	 */
-	closeExpired(now = Date.now()): number | null {
-		let next: number | null = null;
-		for (const ws of this.ctx.getWebSockets()) {
-			const expiresAt = attachmentOf(ws)?.expiresAt ?? 0;
-			if (expiresAt === 0) continue;
-			if (expiresAt <= now) closeSocket(ws, "unauthorized", "token expired");
-			else if (next === null || expiresAt < next) next = expiresAt;
-		}
-		return next;
+		broadcastTo(this.ctx.getWebSockets(), frame, (ws) => !isLive(ws) || (except?.(ws) ?? false));
 	}
 }

@@ -28,6 +28,8 @@ export interface ConversationMeta {
 	title: string | null;
 	createdAt: number;
 	createdBy: string;
+	/** The creator's clientId of a group created with one (members.ts answers its retries). */
+	clientId?: string;
 }
 
 export interface MemberRow {

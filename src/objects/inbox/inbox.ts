@@ -6,6 +6,7 @@
  * and the runtime's handlers (a test lists them); the commands live in mailbox.ts.
  */
 import { DurableObject } from "cloudflare:workers";
+import { listSigningKeys } from "../../db/tenants";
 import { AppError, guard, refuseUpgrade } from "../../errors";
 import {
 	type ConversationListQuery,
@@ -16,6 +17,15 @@ import {
 	PONG_FRAME,
 } from "../../protocol";
 import { testHooksEnabled } from "../../test-hooks";
+import {
+	endSession,
+	firstSweep,
+	SESSIONS_WORK,
+	SigningKeyCheck,
+	sessionFromUpgrade,
+	sessionOf,
+	sweepSessions,
+} from "../sessions";
 import { WorkQueue } from "../work-queue";
 import type { BatchApplied, InboxBatch, InboxOwner } from "./batch";
 import { handleInboxFrame } from "./frames";
@@ -39,6 +49,11 @@ export const INBOX_USER_HEADER = "x-edgechat-user";
 
 export class Inbox extends DurableObject<Env> {
 	#mailbox!: Mailbox;
+	/** The tenant's active signing keys, for the devices' revocation checks (sessions.ts). */
+	readonly #keys = new SigningKeyCheck(async () => {
+		const tenantId = this.#mailbox.store.owner?.tenantId;
+		return tenantId ? (await listSigningKeys(this.env, tenantId)).map((key) => key.kid) : [];
+	});
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -103,6 +118,8 @@ export class Inbox extends DurableObject<Env> {
 				expireEntries(mailbox);
 				return false;
 			},
+			[SESSIONS_WORK]: async () =>
+				sweepSessions(mailbox.devices.all(), await this.#keys.activeKids()) ?? false,
 		});
 		// The queue drops a kind once its handler answers "nothing more"; entries that expire later
 		// than the ones just swept need the sweep again at their own time.
@@ -118,12 +135,31 @@ export class Inbox extends DurableObject<Env> {
 		}
 		this.#mailbox.store.rememberOwner({ tenantId, userId });
 		const { 0: client, 1: server } = new WebSocketPair();
-		this.#mailbox.devices.accept(server);
+		const session = sessionFromUpgrade(request);
+		this.#mailbox.devices.accept(server, session);
+		// As on a conversation socket: the alarm ends it when its token expires, and checks its key.
+		const sweepAt = firstSweep(session);
+		if (sweepAt !== null) this.#mailbox.work.schedule(SESSIONS_WORK, sweepAt);
 		greetDevice(this.#mailbox, server);
 		return new Response(null, { status: 101, webSocket: client });
 	}
 
 	override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+		const session = sessionOf(ws);
+		if (session?.ended) return; // told its session ended; what it still sends is ignored
+		if (session && session.expiresAt > 0 && session.expiresAt <= Date.now()) {
+			this.#mailbox.work.schedule(SESSIONS_WORK, endSession(ws, "unauthorized", "token expired"));
+			return;
+		}
+		if (session?.kid && this.#keys.stale) {
+			// Not awaited: the frame is handled at once and in order; the sockets whose key was revoked
+			// end when D1 has answered.
+			void this.#keys.activeKids().then((kids) => {
+				if (!kids) return;
+				const next = sweepSessions(this.#mailbox.devices.all(), kids);
+				if (next !== null) this.#mailbox.work.schedule(SESSIONS_WORK, next);
+			});
+		}
 		handleInboxFrame(this.#mailbox, ws, data);
 	}
 
