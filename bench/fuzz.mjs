@@ -5,12 +5,13 @@
 // - every refused frame gets one `error` frame and the socket stays open (documented closes aside);
 // - afterwards the conversation still works: a send is acked and is in history.
 //
-//   npx node bench/fuzz.mjs                      # starts its own dev server (port 9100-9199)
+//   npx node bench/fuzz.mjs                      # starts its own dev server (FUZZ_PORTS, 9100-9199)
 //   BASE=http://127.0.0.1:8787 npx node bench/fuzz.mjs
 //   SEED=1234 npx node bench/fuzz.mjs            # replays a run's cases
 //
 // Env: FUZZ_RANDOM_REQUESTS (2000) and FUZZ_RANDOM_FRAMES (2500) random cases on top of the
-// catalogue (every route × every mutation, always run); FUZZ_CONCURRENCY (6); FUZZ_REPORT_ONLY=1
+// catalogue (every route × every mutation, always run); FUZZ_CONCURRENCY (6); FUZZ_PORTS (9100-9199,
+// the ports its own dev server and inspector may take); FUZZ_REPORT_ONLY=1
 // prints the violations but exits 0. The full report goes to bench/results/fuzz-<seed>.json.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -41,7 +42,11 @@ let persist = null;
 let base = process.env.BASE;
 if (!base) {
 	persist = tempPersist("edgechat-fuzz-");
-	server = await startServer({ port: await freePort(9100, 9199), persist });
+	const [low, high] = (process.env.FUZZ_PORTS ?? "9100-9199").split("-").map(Number);
+	const port = await freePort(low, high);
+	// The inspector too, so that the run stays inside the range it was given.
+	const inspector = await freePort(port + 1, high);
+	server = await startServer({ port, persist, args: ["--inspector-port", String(inspector)] });
 	base = server.base;
 	console.log(`dev server on ${base} (state in ${persist})`);
 	// However the run ends (a crash included), the server it started goes with it.

@@ -12,7 +12,7 @@ import { ALLOWED_MEDIA_TYPES, allowedType } from "../media/sniff";
 import { uploadToR2 } from "../media/upload";
 import type { MediaRecord } from "../objects/conversation/attachments";
 import { conversationStub } from "../objects/names";
-import { Id, LIMITS, type Media, MediaResponse, MediaUploadQuery } from "../protocol";
+import { Id, LIMITS, type Media, MediaResponse, MediaUploadQuery, Str } from "../protocol";
 import { BINARY, defineRoute, json, routeGroup, SECURITY } from "./openapi";
 
 /** Downloads may be cached by the user's own client only: membership decides who may read them. */
@@ -56,8 +56,8 @@ const downloadRoute = defineRoute({
 	request: {
 		params: z.object({ id: Id }),
 		headers: z.object({
-			range: z.string().optional().meta({ description: "One range of bytes, `bytes=start-end`." }),
-			"if-none-match": z.string().optional().meta({ description: "The ETag of a copy the client has." }),
+			range: Str.optional().meta({ description: "One range of bytes, `bytes=start-end`." }),
+			"if-none-match": Str.optional().meta({ description: "The ETag of a copy the client has." }),
 		}),
 	},
 	refusals: ["not_found", "forbidden", "range_not_satisfiable"],

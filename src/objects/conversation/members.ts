@@ -37,7 +37,8 @@ export function createConversation(room: Room, input: CreateInput, now = Date.no
 		const sameDirect =
 			store.meta.type === "direct" && input.type === "direct" && store.members.has(input.creatorId);
 		if (sameDirect) return false;
-		throw new AppError("conversation_exists", "A conversation with this id exists");
+		// Group ids are random and a direct id is its pair's: no input reaches this, only a bug.
+		throw new Error(`conversation ${input.conversationId} exists as another ${store.meta.type}`);
 	}
 	const meta: ConversationMeta = {
 		tenantId: input.tenantId,
