@@ -523,9 +523,16 @@ export const ClientFrame = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
 const PongFrame = frame("pong", {}, "PongFrame", "The answer to `ping`.");
+/**
+ * The clientId an error frame echoes: the client's own string back, as it sent it, even one the
+ * protocol refuses for a lone surrogate (a client that cut an emoji in half must still learn which
+ * send failed). The one string of the protocol not held to `wellFormed`; JSON.stringify writes a
+ * lone surrogate as its `\uXXXX` escape, so the frame itself is valid UTF-8 JSON.
+ */
+export const EchoedClientId = z.string().min(1).max(64);
 const ErrorFrame = frame(
 	"error",
-	{ ...ErrorPayload.shape, clientId: ClientId.optional() },
+	{ ...ErrorPayload.shape, clientId: EchoedClientId.optional() },
 	"ErrorFrame",
 	"A frame was refused; the socket stays open. Carries the clientId of a refused `message.send` whenever it could be read.",
 );

@@ -8,7 +8,7 @@
  */
 import type { z } from "zod";
 import { AppError } from "../errors";
-import { ClientId, LIMITS } from "../protocol";
+import { EchoedClientId, LIMITS } from "../protocol";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -51,13 +51,13 @@ export function parseClientFrame<S extends FrameSchema>(data: string | ArrayBuff
  * The clientId of a refused `message.send`, whenever it can be read: from a frame of any size (one
  * over the limit is not parsed, only scanned), text or binary, valid JSON or not past the clientId.
  * It is the top-level `clientId` of an object whose top-level `type` is "message.send" (the last of
- * each, as JSON.parse keeps the last of a duplicate key), and only a clientId the ClientId schema
- * takes, so the error frame that echoes it is itself valid.
+ * each, as JSON.parse keeps the last of a duplicate key), of 1-64 characters: a clientId refused
+ * only for a lone surrogate is echoed too (EchoedClientId in src/protocol.ts says why).
  */
 export function sendClientId(data: string | ArrayBuffer): string | undefined {
 	const { type, clientId } = topLevelStrings(frameText(data), ["type", "clientId"]);
 	if (type !== "message.send" || clientId === undefined) return undefined;
-	return ClientId.safeParse(clientId).success ? clientId : undefined;
+	return EchoedClientId.safeParse(clientId).success ? clientId : undefined;
 }
 
 /** Longest JSON token read as a value (a clientId of 64 characters, each written as a `\uXXXX` pair). */

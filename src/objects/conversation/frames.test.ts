@@ -40,6 +40,8 @@ describe("a refused message.send", () => {
 				"bad_request",
 			],
 			["no-text", JSON.stringify({ type: "message.send", clientId: "no-text" }), "text_required"],
+			// A client that cut an emoji in half still learns which send failed.
+			["a\ud83d", '{"type":"message.send","clientId":"a\\ud83d","text":"x"}', "bad_request"],
 		];
 		for (const [clientId, data, code] of cases) {
 			socket.ws.send(data);
