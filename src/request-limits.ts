@@ -14,7 +14,7 @@ const UNCOUNTED_HEADERS = new Set(["cookie"]);
 export const requestLimits: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const url = c.req.url;
 	const at = url.indexOf("?");
-	const query = at < 0 ? "" : url.slice(at + 1, url.includes("#", at) ? url.indexOf("#", at) : undefined);
+	const query = at < 0 ? "" : url.slice(at + 1);
 	if (query.length > LIMITS.queryBytes) {
 		throw new AppError("query_too_long", `The query string is limited to ${LIMITS.queryBytes} bytes`);
 	}

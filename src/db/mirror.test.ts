@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createUnlimitedTenant, expectError, json, User } from "../../test/helpers";
@@ -9,6 +10,7 @@ import {
 	runMirrorOnce,
 	sendMany,
 	setMirrorFault,
+	stubOf,
 } from "../../test/mirror";
 import type { MessageRow } from "../message-row";
 import type { MirrorStatus } from "../protocol";
@@ -122,6 +124,22 @@ describe("the D1 history mirror", () => {
 			lastError: null,
 		});
 		expect(await mirroredSeqs(tenant, group.id)).toEqual(range(1, 25));
+	});
+
+	it("answers its status while a drain is running, with no next attempt scheduled", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const group = await alice.createGroup([]);
+		await alice.send(group.id, "pending");
+		// As WorkQueue.run parks a kind while its handler runs (the fuzz caught a status read then).
+		await runInDurableObject(stubOf(tenant, group.id), (_instance, state) => {
+			state.storage.sql.exec("UPDATE due_work SET due_at = ? WHERE kind = 'mirror'", Number.MAX_SAFE_INTEGER);
+		});
+		const running = await json<{ mirror: MirrorStatus }>(
+			await call(tenant.host, `/v1/admin/conversations/${group.id}/mirror`, { token: tenant.apiKey }),
+			200,
+		);
+		expect(running.mirror).toMatchObject({ pendingMessages: 1, nextAttemptAt: null });
 	});
 
 	it("inserts nothing twice when a drain is replayed after D1 committed but its answer was lost", async () => {

@@ -62,6 +62,12 @@ export class WorkQueue {
 		);
 	}
 
+	/** When the next run of `kind` is scheduled; null when none is, or while one is running. */
+	scheduledAt(kind: string): number | null {
+		const at = this.dueAt(kind);
+		return at === RUNNING ? null : at;
+	}
+
 	attempts(kind: string): number {
 		return (
 			this.storage.sql
@@ -114,8 +120,9 @@ export class WorkQueue {
 	}
 
 	private arm(): void {
+		// A kind parked while it runs is re-armed when it finishes, not at RUNNING (past any Date).
 		const next = this.storage.sql
-			.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM due_work")
+			.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM due_work WHERE due_at < ?", RUNNING)
 			.one().at;
 		if (next === null || (this.#armedAt !== null && this.#armedAt <= next)) return;
 		this.#armedAt = next;

@@ -131,7 +131,8 @@ export class Mirror {
 	status(now = Date.now()): MirrorStatus {
 		const state = this.state();
 		const oldest = this.store.createdAtAfter(state.seq);
-		const nextAttemptAt = this.work.dueAt(MIRROR_WORK);
+		// Not dueAt: while a drain runs its row is parked far in the future, past any Date.
+		const nextAttemptAt = this.work.scheduledAt(MIRROR_WORK);
 		return {
 			conversationId: this.store.meta?.conversationId ?? "",
 			lastSeq: this.store.lastSeq,
