@@ -16,6 +16,8 @@ export default defineConfig({
 					// Turns on the test-only fault switches of src/test-hooks.ts.
 					EDGECHAT_TEST_HOOKS: "1",
 					TEST_MIGRATIONS: await readD1Migrations("migrations/d1"),
+					// The property tests' seed: fixed, so CI replays the same cases; FC_SEED=… tries others.
+					FC_SEED: process.env.FC_SEED ?? "20261112",
 				},
 			},
 		})),

@@ -5,13 +5,16 @@
 // - every refused frame gets one `error` frame and the socket stays open (documented closes aside);
 // - afterwards the conversation still works: a send is acked and is in history.
 //
-//   npx node bench/fuzz.mjs                      # starts its own dev server (port 9100-9199)
+//   npx node bench/fuzz.mjs                      # starts its own dev server (FUZZ_PORTS, 9100-9199)
 //   BASE=http://127.0.0.1:8787 npx node bench/fuzz.mjs
 //   SEED=1234 npx node bench/fuzz.mjs            # replays a run's cases
 //
 // Env: FUZZ_RANDOM_REQUESTS (2000) and FUZZ_RANDOM_FRAMES (2500) random cases on top of the
-// catalogue (every route × every mutation, always run); FUZZ_CONCURRENCY (6); FUZZ_REPORT_ONLY=1
-// prints the violations but exits 0. The full report goes to bench/results/fuzz-<seed>.json.
+// catalogue (every route × every mutation, always run); FUZZ_CONCURRENCY (6); FUZZ_PORTS (9100-9199,
+// the ports its own dev server and inspector may take); FUZZ_SKIP=name,… moves the violations of
+// the named classes (SKIPPABLE below: work still open elsewhere) to the findings; FUZZ_REPORT_ONLY=1
+// prints the violations but exits 0. The full report goes to bench/results/fuzz-<seed>.json, the
+// dev server's log to bench/results/fuzz-<seed>-server.log.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -32,6 +35,21 @@ const RANDOM_REQUESTS = Number(process.env.FUZZ_RANDOM_REQUESTS ?? 2000);
 const RANDOM_FRAMES = Number(process.env.FUZZ_RANDOM_FRAMES ?? 2500);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 6);
 const REPORT_ONLY = process.env.FUZZ_REPORT_ONLY === "1";
+/**
+ * Classes of violations that belong to work still open elsewhere, skipped by name (FUZZ_SKIP=a,b):
+ * each is moved to the findings, marked skipped, so that the run stays strict on everything else.
+ * Remove a name here once its work has landed.
+ */
+const SKIPPABLE = {
+	// Issue 12, H3's part: an upload whose body breaks off (the client went away) fails its read in
+	// uploadToR2 and is answered 500 instead of 400.
+	"upload-cut-short": (v) =>
+		v.where === "server-log" && /unhandled error .*Network connection lost.*\(in uploadToR2\)/.test(v.kind),
+};
+const SKIP = (process.env.FUZZ_SKIP ?? "").split(",").filter(Boolean);
+for (const name of SKIP)
+	if (!SKIPPABLE[name])
+		throw new Error(`FUZZ_SKIP: no class ${name}; known: ${Object.keys(SKIPPABLE).join(", ")}`);
 const r = prng(SEED);
 const started = performance.now();
 console.log(`fuzz seed=${SEED} (replay with SEED=${SEED})`);
@@ -41,7 +59,11 @@ let persist = null;
 let base = process.env.BASE;
 if (!base) {
 	persist = tempPersist("edgechat-fuzz-");
-	server = await startServer({ port: await freePort(9100, 9199), persist });
+	const [low, high] = (process.env.FUZZ_PORTS ?? "9100-9199").split("-").map(Number);
+	const port = await freePort(low, high);
+	// The inspector too, so that the run stays inside the range it was given.
+	const inspector = port < high ? await freePort(port + 1, high) : await freePort(low, port - 1);
+	server = await startServer({ port, persist, args: ["--inspector-port", String(inspector)] });
 	base = server.base;
 	console.log(`dev server on ${base} (state in ${persist})`);
 	// However the run ends (a crash included), the server it started goes with it.
@@ -291,6 +313,9 @@ await pool(handshakes, CONCURRENCY, async (kase) => {
 	}
 	bump(counts.statuses, `handshake ${answer.status}`);
 	if (answer.status === 101) {
+		// A case the runtime in front of the Worker decides (kase.runtime) is its finding, not ours.
+		const byRuntime = kase.runtime && kase.expect.reject;
+		const prefix = byRuntime ? `accepted by ${kase.runtime}: ` : "";
 		// What follows the 101 must be WebSocket frames: `ready` first.
 		const { frames } = parseFrames(answer.body);
 		const first = frames[0];
@@ -300,15 +325,21 @@ await pool(handshakes, CONCURRENCY, async (kase) => {
 				? `opcode ${first.opcode} ${JSON.stringify(first.payload.toString().slice(0, 100))}`
 				: JSON.stringify(answer.body.toString("utf8").slice(0, 100));
 			record(
-				kase.expect.reject ? violations : findings,
+				kase.expect.reject && !byRuntime ? violations : findings,
 				"handshake",
 				k,
-				[`101, then not a ready frame: ${shown}`],
+				[`${prefix}101, then not a ready frame: ${shown}`],
 				repro,
 			);
 		}
 		if (kase.expect.reject)
-			record(violations, "handshake", k, ["accepted (101) a malformed handshake"], repro);
+			record(
+				byRuntime ? findings : violations,
+				"handshake",
+				k,
+				[`${prefix}accepted (101) a malformed handshake`],
+				repro,
+			);
 		return;
 	}
 	const text = answer.body.toString("utf8");
@@ -518,17 +549,24 @@ if (server) {
 	// (one that became an internal error frame) are bugs; the runtime's complaints are findings.
 	// biome-ignore lint/suspicious/noControlCharactersInRegex: it strips the ANSI colours of wrangler's log
 	const plain = server.output().replace(/\x1b\[[0-9;]*m/g, "");
-	for (const line of plain.split("\n")) {
-		if (/ENOTFOUND workers\.cloudflare\.com/.test(line)) continue; // wrangler's update check, offline
-		if (/unhandled error|frame handler failed|Uncaught|Error:/.test(line))
-			bump(
-				serverErrors,
-				line
-					.trim()
-					.replace(/unhandled error \S+/, "unhandled error <requestId>")
-					.slice(0, 220),
-			);
-	}
+	// The server's own words (its last ~200 KB), for the lines the report only counts.
+	mkdirSync(fileURLToPath(new URL("results/", import.meta.url)), { recursive: true });
+	writeFileSync(fileURLToPath(new URL(`results/fuzz-${SEED}-server.log`, import.meta.url)), plain);
+	const lines = plain.split("\n");
+	lines.forEach((line, i) => {
+		if (/ENOTFOUND workers\.cloudflare\.com/.test(line)) return; // wrangler's update check, offline
+		if (!/unhandled error|frame handler failed|Uncaught|Error:/.test(line)) return;
+		// Where it was thrown: the first function of ours in the stack that follows.
+		const at = lines
+			.slice(i + 1, i + 8)
+			.map((l) => /^\s+at (?:async )?(\w+) \(file:.*\/src\//.exec(l)?.[1])
+			.find(Boolean);
+		const shown = line
+			.trim()
+			.replace(/unhandled error \S+/, "unhandled error <requestId>")
+			.slice(0, 220);
+		bump(serverErrors, at ? `${shown} (in ${at})` : shown);
+	});
 	for (const [line, n] of Object.entries(serverErrors)) {
 		const bug = /unhandled error|frame handler failed/.test(line);
 		(bug ? violations : findings).push({
@@ -542,6 +580,15 @@ if (server) {
 }
 
 // ── report ───────────────────────────────────────────────────────────────────────────────────────
+const skipped = {};
+for (const name of SKIP) {
+	const matched = violations.filter(SKIPPABLE[name]);
+	skipped[name] = matched.length;
+	for (const v of matched) {
+		violations.splice(violations.indexOf(v), 1);
+		findings.push({ ...v, kind: `skipped (FUZZ_SKIP=${name}): ${v.kind}` });
+	}
+}
 const violationGroups = grouped(violations);
 const findingClasses = classes(findings);
 const summary = {
@@ -566,6 +613,7 @@ const summary = {
 	statuses: counts.statuses,
 	rfc6455: counts.protocol,
 	postCheck,
+	skipped,
 	violations: violations.length,
 	violationCases: violationGroups.length,
 	violationClasses: classes(violations).length,

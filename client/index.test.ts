@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { conversationStub } from "../src/objects/names";
 import { ServerFrame } from "../src/protocol";
 import { TEST_FAULT_HEADER } from "../src/test-hooks";
-import { createUnlimitedTenant, type TestTenant, User } from "../test/helpers";
+import { createUnlimitedTenant, type TestTenant, UPGRADE_HEADERS, User } from "../test/helpers";
 import { EdgechatClient, EdgechatError, type Message } from "./index";
 
 /** Every frame the server sends the client must match the protocol's schema; a mismatch fails the test. */
@@ -44,7 +44,7 @@ function clientFor(user: User, tenant: TestTenant, faults: string[] = [], calls:
 		},
 		openSocket: async (url) => {
 			const response = await exports.default.fetch(
-				withHost(new Request(url.replace(/^ws/, "http"), { headers: { upgrade: "websocket" } })),
+				withHost(new Request(url.replace(/^ws/, "http"), { headers: UPGRADE_HEADERS })),
 			);
 			if (!response.webSocket) throw new Error(`upgrade refused: ${response.status}`);
 			response.webSocket.accept();

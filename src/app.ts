@@ -1,10 +1,13 @@
 /** The Hono app: middleware order, routes, and the one place an error becomes a response. */
+import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { nanoid } from "nanoid";
 import { apiDocsRoutes } from "./api-docs/routes";
 import { resolveTenant } from "./auth/middleware";
+import type { AppEnv } from "./context";
 import { AppError, ERRORS, type ErrorCode, errorBody, toAppError } from "./errors";
+import { allowedMethods, requestLimits } from "./request-limits";
 import { adminRoutes } from "./routes/admin";
 import { conversationRoutes } from "./routes/conversations";
 import { conversationListRoutes, inboxRoutes } from "./routes/inbox";
@@ -24,6 +27,7 @@ app.use(async (c, next) => {
 	await next();
 	c.header("x-request-id", c.get("requestId"));
 });
+app.use(requestLimits);
 
 // The API's own documents and reference page: host-agnostic, so before any tenant is resolved.
 app.route("/", apiDocsRoutes(app));
@@ -51,7 +55,13 @@ app.route("/v1/search", searchRoutes);
 app.route("/v1/admin", adminRoutes);
 
 app.notFound((c) => {
-	throw new AppError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+	const path = new URL(c.req.url).pathname;
+	const allowed = allowedMethods(app, path);
+	if (allowed.length > 0) {
+		c.header("Allow", allowed.join(", "));
+		throw new AppError("method_not_allowed", `${path} answers ${allowed.join(", ")}, not ${c.req.method}`);
+	}
+	throw new AppError("not_found", `No route for ${c.req.method} ${path}`);
 });
 
 function httpExceptionCode(status: number): ErrorCode {
@@ -59,7 +69,8 @@ function httpExceptionCode(status: number): ErrorCode {
 	return match ?? (status >= 500 ? "internal" : "bad_request");
 }
 
-app.onError((error, c) => {
+/** The one place an error becomes a response: the error body, with the table's status. */
+export function answerError(error: Error, c: Context<AppEnv>): Response {
 	const appError =
 		error instanceof HTTPException && error.status < 500
 			? new AppError(httpExceptionCode(error.status), error.message || "Bad request")
@@ -67,4 +78,6 @@ app.onError((error, c) => {
 	if (appError.retryAfter !== undefined) c.header("Retry-After", String(appError.retryAfter));
 	c.header("x-request-id", c.get("requestId"));
 	return c.json(errorBody(appError, c.get("requestId") ?? ""), appError.status as 400);
-});
+}
+
+app.onError(answerError);

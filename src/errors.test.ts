@@ -37,7 +37,7 @@ describe("the error-code table", () => {
 			unauthorized: 401,
 			forbidden: 403,
 			not_found: 404,
-			conflict: 409,
+			domain_taken: 409,
 			payload_too_large: 413,
 			unsupported_media_type: 415,
 			rate_limited: 429,

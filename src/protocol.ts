@@ -24,6 +24,16 @@ export const LIMITS = {
 	/** A Worker request body is capped at 100 MB on most plans, so no tenant's cap may exceed it. */
 	mediaBytesCeiling: 100 * 1000 * 1000,
 	searchPage: 50,
+	/**
+	 * A JSON request body, in bytes as sent: a few times the largest valid body written plainly (1,000
+	 * user ids of 128 characters are ~131 KB; a message's 16 KiB of text ~17 KB), read no further.
+	 */
+	jsonBodyBytes: 256 * 1024,
+	/** The query string, in bytes as sent (percent-encoded), `?` excluded: room for a `?token=`. */
+	queryBytes: 4 * 1024,
+	/** One request header's value, and all of them together (names and values, Cookie not counted). */
+	headerBytes: 8 * 1024,
+	headersBytes: 32 * 1024,
 	/** Unattached media younger than this are kept by the clean-up: a client may upload, then send later. */
 	unattachedMediaSeconds: 7 * 24 * 3600,
 } as const;
@@ -34,6 +44,34 @@ export const INBOX_LIMITS = {
 	entriesPage: 500,
 	conversationsPage: 100,
 } as const;
+
+// ── primitives: every string and every number in a query is built from these ─────────────────────
+/**
+ * Strings: well-formed Unicode only. A lone UTF-16 surrogate (`"\ud800"` in JSON) is no character:
+ * stored, it would not survive a round trip through UTF-8 (SQLite, D1, the wire) unchanged, so a
+ * retry would not find its original. Every string of the protocol is `Str` (a test walks every
+ * schema), so the check cannot be forgotten in a new field. Lengths (`.min`, `.max`) count
+ * characters, i.e. Unicode code points, as zod and JSON Schema (`maxLength`) do; sizes (text, bodies,
+ * frames) count bytes of UTF-8.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+export const wellFormed = z.refine<string>((value) => !LONE_SURROGATE.test(value), {
+	message: "must be well-formed Unicode (no lone surrogates)",
+	abort: true,
+});
+export const Str = z.string().check(wellFormed);
+
+/**
+ * A number in a query string: a decimal integer as digits only (no sign, no leading zero, no spaces,
+ * no exponent, no fraction, no other base), within [min, max]. `Number()` and `z.coerce` would take
+ * "", " 5", "+1", "0x10" and "1e1" for integers.
+ */
+export function queryInteger(min: number, max: number) {
+	return Str.regex(/^(0|[1-9][0-9]*)$/, "must be a decimal integer (digits only)")
+		.transform(Number)
+		.pipe(z.number().int().min(min).max(max))
+		.meta({ type: "integer", minimum: min, maximum: max });
+}
 
 // ── errors ───────────────────────────────────────────────────────────────────────────────────────
 /**
@@ -60,14 +98,15 @@ export const ERRORS = {
 	method_not_allowed: { status: 405, close: 4405 },
 	conflict: { status: 409, close: 4409 },
 	domain_taken: { status: 409, close: 4409 },
-	conversation_exists: { status: 409, close: 4409 },
 	payload_too_large: { status: 413, close: 1009 },
 	text_too_long: { status: 413, close: 1009 },
 	frame_too_large: { status: 413, close: 1009 },
+	query_too_long: { status: 414, close: 4414 },
 	unsupported_media_type: { status: 415, close: 4415 },
 	range_not_satisfiable: { status: 416, close: 4416 },
 	upgrade_required: { status: 426, close: 4426 },
 	rate_limited: { status: 429, close: 4429 },
+	headers_too_large: { status: 431, close: 4431 },
 	internal: { status: 500, close: 1011 },
 	unavailable: { status: 503, close: 1011 },
 } as const satisfies Record<string, { status: number; close: number }>;
@@ -88,7 +127,7 @@ export const CLOSE_NORMAL = 1000;
 /** What every refusal carries, whatever the transport (HTTP body, error frame, RPC, upgrade). */
 export const ErrorPayload = z.object({
 	code: ErrorCode,
-	message: z.string(),
+	message: Str,
 	/** Seconds to wait before retrying; with `rate_limited` (and `unavailable`). */
 	retryAfter: z.number().int().positive().optional(),
 });
@@ -96,41 +135,37 @@ export type ErrorPayload = z.infer<typeof ErrorPayload>;
 
 export const ErrorBody = z
 	.object({
-		error: z.object({ code: ErrorCode, message: z.string(), requestId: z.string() }),
+		error: z.object({ code: ErrorCode, message: Str, requestId: Str }),
 	})
 	.meta({ id: "ErrorBody", description: "The body of every error answer." });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 // ── scalars ──────────────────────────────────────────────────────────────────────────────────────
-export const Id = z
-	.string()
-	.min(1)
+export const Id = Str.min(1)
 	.max(64)
 	.regex(/^[A-Za-z0-9_-]+$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
-export const UserId = z
-	.string()
-	.min(1)
+export const UserId = Str.min(1)
 	.max(128)
 	.regex(/^[A-Za-z0-9_.@+=-]+$/, "must be 1-128 characters of A-Z a-z 0-9 _ . @ + = -");
 export type UserId = z.infer<typeof UserId>;
-export const ClientId = z.string().min(1).max(64);
+export const ClientId = Str.min(1).max(64);
 /**
  * `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a retry of a creation with the same
  * key answers the original (200, `Idempotent-Replayed: true`) instead of creating it again.
  */
-export const IdempotencyKey = z
-	.string()
-	.regex(/^[\x21-\x7E]{1,255}$/, "must be 1-255 visible ASCII characters")
-	.meta({
-		description:
-			"Makes the creation safe to retry: the same key again answers the original (200, `Idempotent-Replayed: true`).",
-	});
+export const IdempotencyKey = Str.regex(
+	/^[\x21-\x7E]{1,255}$/,
+	"must be 1-255 visible ASCII characters",
+).meta({
+	description:
+		"Makes the creation safe to retry: the same key again answers the original (200, `Idempotent-Replayed: true`).",
+});
 export const IdempotencyHeaders = z.object({ "idempotency-key": IdempotencyKey.optional() });
 /** The header of an answer that replays an earlier one (a retry with the same key). */
 export const IDEMPOTENT_REPLAYED = "Idempotent-Replayed";
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const QuerySeq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC" });
+const QuerySeq = queryInteger(0, Number.MAX_SAFE_INTEGER);
+const Timestamp = z.iso.datetime().check(wellFormed).meta({ description: "ISO 8601, UTC" });
 
 // ── tenants and tokens ───────────────────────────────────────────────────────────────────────────
 export const RateLimitSettings = z
@@ -158,28 +193,26 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
 	mediaMaxBytes: LIMITS.mediaBytes,
 };
 
-export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const CreateTenantBody = z.object({ name: Str.trim().min(1).max(200) }).strict();
 export const CreatedTenant = z
 	.object({
-		tenant: z.object({ id: Id, name: z.string() }),
-		apiKey: z.string().meta({ description: "Shown once; only its hash is stored." }),
+		tenant: z.object({ id: Id, name: Str }),
+		apiKey: Str.meta({ description: "Shown once; only its hash is stored." }),
 		signingKeyId: Id.meta({ description: "The `kid` to put in self-minted tokens." }),
-		signingSecret: z.string().meta({ description: "HS256 secret of the signing key; shown once." }),
+		signingSecret: Str.meta({ description: "HS256 secret of the signing key; shown once." }),
 	})
 	.meta({ id: "CreatedTenant" });
 export type CreatedTenant = z.infer<typeof CreatedTenant>;
 
 export const Tenant = z
-	.object({ id: Id, name: z.string(), settings: TenantSettings, createdAt: Timestamp })
+	.object({ id: Id, name: Str, settings: TenantSettings, createdAt: Timestamp })
 	.meta({ id: "Tenant" });
 export type Tenant = z.infer<typeof Tenant>;
 export const TenantResponse = z.object({ tenant: Tenant }).meta({ id: "TenantResponse" });
 
 export const AddDomainBody = z
 	.object({
-		hostname: z
-			.string()
-			.trim()
+		hostname: Str.trim()
 			.toLowerCase()
 			.max(253)
 			.regex(
@@ -189,7 +222,7 @@ export const AddDomainBody = z
 	})
 	.strict();
 export const DomainResponse = z
-	.object({ domain: z.object({ hostname: z.string(), tenantId: Id }) })
+	.object({ domain: z.object({ hostname: Str, tenantId: Id }) })
 	.meta({ id: "DomainResponse" });
 
 export const UpdateTenantBody = z
@@ -201,13 +234,13 @@ export const UpdateTenantBody = z
 	.strict();
 
 export const SigningKeyResponse = z
-	.object({ signingKeyId: Id, signingSecret: z.string() })
+	.object({ signingKeyId: Id, signingSecret: Str })
 	.meta({ id: "SigningKeyResponse" });
 
 export const CreateTokenBody = z
 	.object({
 		userId: UserId,
-		name: z.string().trim().min(1).max(200).optional(),
+		name: Str.trim().min(1).max(200).optional(),
 		ttlSeconds: z
 			.number()
 			.int()
@@ -217,9 +250,7 @@ export const CreateTokenBody = z
 			.meta({ description: "Default 86,400 (a day)." }),
 	})
 	.strict();
-export const TokenResponse = z
-	.object({ token: z.string(), expiresAt: Timestamp })
-	.meta({ id: "TokenResponse" });
+export const TokenResponse = z.object({ token: Str, expiresAt: Timestamp }).meta({ id: "TokenResponse" });
 
 // ── messages and conversations ───────────────────────────────────────────────────────────────────
 export const Role = z.enum(["owner", "admin", "member"]).meta({ id: "Role" });
@@ -231,9 +262,9 @@ export type ConversationType = z.infer<typeof ConversationType>;
 export const Attachment = z
 	.object({
 		id: Id,
-		contentType: z.string(),
+		contentType: Str,
 		size: z.number().int().nonnegative(),
-		url: z.string().meta({ description: "Where members download it (GET /v1/media/:id)." }),
+		url: Str.meta({ description: "Where members download it (GET /v1/media/:id)." }),
 		/** Pixels, for images whose header tells. */
 		width: z.number().int().positive().optional(),
 		height: z.number().int().positive().optional(),
@@ -243,12 +274,12 @@ export type Attachment = z.infer<typeof Attachment>;
 
 export const Message = z
 	.object({
-		id: z.string(),
+		id: Str,
 		conversationId: Id,
 		seq: Seq.meta({ description: "Gap-free per conversation, from 1: the message's position." }),
 		senderId: UserId,
 		clientId: ClientId,
-		text: z.string().nullable(),
+		text: Str.nullable(),
 		attachments: z.array(Attachment),
 		replyTo: Seq.nullable(),
 		createdAt: Timestamp,
@@ -274,7 +305,7 @@ export const ConversationView = z
 	.object({
 		id: Id,
 		type: ConversationType,
-		title: z.string().nullable(),
+		title: Str.nullable(),
 		createdAt: Timestamp,
 		createdBy: UserId,
 		lastSeq: Seq,
@@ -291,7 +322,7 @@ export const CreateConversationBody = z.discriminatedUnion("type", [
 	z
 		.object({
 			type: z.literal("group"),
-			title: z.string().trim().min(1).max(200).optional(),
+			title: Str.trim().min(1).max(200).optional(),
 			memberIds: z.array(UserId).max(1000),
 			clientId: ClientId.optional().meta({
 				description:
@@ -309,7 +340,7 @@ export const SendMessageBody = z
 		clientId: ClientId.meta({
 			description: "The sender's idempotency key: the same clientId again answers the original.",
 		}),
-		text: z.string().optional(),
+		text: Str.optional(),
 		attachments: z.array(Id).max(LIMITS.attachments).optional(),
 		replyTo: Seq.min(1).optional(),
 	})
@@ -321,7 +352,7 @@ export const HistoryQuery = z
 	.object({
 		after: QuerySeq.optional(),
 		before: QuerySeq.optional(),
-		limit: z.coerce.number().int().min(1).max(LIMITS.historyPage).default(50),
+		limit: queryInteger(1, LIMITS.historyPage).default(50),
 	})
 	.refine((q) => q.after === undefined || q.before === undefined, "give either after or before, not both");
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
@@ -335,10 +366,9 @@ export const ReadBody = z.object({ seq: Seq }).strict();
 
 export const SocketQuery = z.object({
 	after: QuerySeq.optional().meta({ description: "Replay every message after this seq, then go live." }),
-	token: z
-		.string()
-		.optional()
-		.meta({ description: "The user's token, for browsers (they cannot set headers on an upgrade)." }),
+	token: Str.optional().meta({
+		description: "The user's token, for browsers (they cannot set headers on an upgrade).",
+	}),
 });
 export const InboxSocketQuery = SocketQuery.pick({ token: true });
 
@@ -349,7 +379,7 @@ export type MediaUploadQuery = z.infer<typeof MediaUploadQuery>;
 export const Media = z
 	.object({
 		id: Id,
-		contentType: z.string(),
+		contentType: Str,
 		size: z.number().int().nonnegative(),
 		width: z.number().int().positive().optional(),
 		height: z.number().int().positive().optional(),
@@ -376,18 +406,16 @@ export const CollectMediaResponse = z
 	.meta({ id: "CollectMediaResponse" });
 
 export const SearchQuery = z.object({
-	q: z.string().trim().min(1).max(200),
+	q: Str.trim().min(1).max(200),
 	conversationId: Id.optional(),
-	limit: z.coerce.number().int().min(1).max(LIMITS.searchPage).default(20),
-	cursor: z
-		.string()
-		.max(300)
-		.regex(/^[A-Za-z0-9_-]+$/)
-		.optional(),
+	limit: queryInteger(1, LIMITS.searchPage).default(20),
+	cursor: Str.regex(/^(0|[1-9][0-9]{0,15})_(0|[1-9][0-9]{0,15})$/, "must be a nextCursor of an earlier page")
+		.optional()
+		.meta({ description: "The `nextCursor` of the previous page." }),
 });
 export type SearchQuery = z.infer<typeof SearchQuery>;
 export const SearchPage = z
-	.object({ messages: z.array(Message), nextCursor: z.string().nullable() })
+	.object({ messages: z.array(Message), nextCursor: Str.nullable() })
 	.meta({ id: "SearchPage" });
 export type SearchPage = z.infer<typeof SearchPage>;
 
@@ -412,10 +440,9 @@ export const ExportTrailer = z
 				description: "True when the lines above hold every mirrored message after `after`.",
 			}),
 			lastSeq: Seq.meta({ description: "The seq of the last message above (`after` when there is none)." }),
-			next: z
-				.string()
-				.nullable()
-				.meta({ description: "The query that resumes the export (`?after=lastSeq`); null when complete." }),
+			next: Str.nullable().meta({
+				description: "The query that resumes the export (`?after=lastSeq`); null when complete.",
+			}),
 			error: ErrorPayload.optional().meta({
 				description: "Why it stopped early when it failed (a D1 page that could not be read).",
 			}),
@@ -438,7 +465,7 @@ export const MirrorStatus = z
 		lagMs: z.number().nonnegative(),
 		membersPending: z.boolean(),
 		failingSince: Timestamp.nullable(),
-		lastError: z.string().nullable(),
+		lastError: Str.nullable(),
 		attempts: z.number().int().nonnegative(),
 		/** A drain is writing to D1 right now; it has no next attempt time until it ends. */
 		draining: z.boolean(),
@@ -452,7 +479,7 @@ export const MirrorStatusResponse = z.object({ mirror: MirrorStatus }).meta({ id
 // ── the inbox and the conversation list ──────────────────────────────────────────────────────────
 export const InboxQuery = z.object({
 	after: QuerySeq.optional(),
-	limit: z.coerce.number().int().min(1).max(INBOX_LIMITS.entriesPage).default(100),
+	limit: queryInteger(1, INBOX_LIMITS.entriesPage).default(100),
 });
 export type InboxQuery = z.infer<typeof InboxQuery>;
 
@@ -468,12 +495,10 @@ export const InboxPage = z
 export type InboxPage = z.infer<typeof InboxPage>;
 
 export const ConversationListQuery = z.object({
-	cursor: z
-		.string()
-		.max(200)
-		.regex(/^[0-9]+\.[A-Za-z0-9_-]+$/, "must be a nextCursor of an earlier page")
-		.optional(),
-	limit: z.coerce.number().int().min(1).max(INBOX_LIMITS.conversationsPage).default(50),
+	cursor: Str.regex(/^(0|[1-9][0-9]{0,15})\.[A-Za-z0-9_-]{1,64}$/, "must be a nextCursor of an earlier page")
+		.optional()
+		.meta({ description: "The `nextCursor` of the previous page." }),
+	limit: queryInteger(1, INBOX_LIMITS.conversationsPage).default(50),
 });
 export type ConversationListQuery = z.infer<typeof ConversationListQuery>;
 
@@ -482,7 +507,7 @@ export const ConversationSummary = z
 	.object({
 		id: Id,
 		type: ConversationType,
-		title: z.string().nullable(),
+		title: Str.nullable(),
 		role: Role,
 		createdAt: Timestamp,
 		/** Latest activity: the last message's time, or when the user joined. The list's order. */
@@ -498,7 +523,7 @@ export type ConversationSummary = z.infer<typeof ConversationSummary>;
 export const ConversationListPage = z
 	.object({
 		conversations: z.array(ConversationSummary),
-		nextCursor: z.string().nullable(),
+		nextCursor: Str.nullable(),
 	})
 	.meta({ id: "ConversationListPage" });
 export type ConversationListPage = z.infer<typeof ConversationListPage>;
@@ -521,7 +546,7 @@ export const MessageSendFrame = frame(
 	"message.send",
 	{
 		clientId: ClientId,
-		text: z.string().optional(),
+		text: Str.optional(),
 		attachments: z.array(Id).max(LIMITS.attachments).optional(),
 		replyTo: Seq.min(1).optional(),
 	},
@@ -554,9 +579,16 @@ export const ClientFrame = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
 const PongFrame = frame("pong", {}, "PongFrame", "The answer to `ping`.");
+/**
+ * The clientId an error frame echoes: the client's own string back, as it sent it, even one the
+ * protocol refuses for a lone surrogate (a client that cut an emoji in half must still learn which
+ * send failed). The one string of the protocol not held to `wellFormed`; JSON.stringify writes a
+ * lone surrogate as its `\uXXXX` escape, so the frame itself is valid UTF-8 JSON.
+ */
+export const EchoedClientId = z.string().min(1).max(64);
 const ErrorFrame = frame(
 	"error",
-	{ ...ErrorPayload.shape, clientId: ClientId.optional() },
+	{ ...ErrorPayload.shape, clientId: EchoedClientId.optional() },
 	"ErrorFrame",
 	"A frame was refused; the socket stays open. Carries the clientId of a refused `message.send` whenever it could be read.",
 );
@@ -566,7 +598,7 @@ const SessionEndedFrame = frame(
 	"session.ended",
 	{
 		code: ErrorCode,
-		message: z.string(),
+		message: Str,
 		closeCode: z.number().int().meta({ description: "Close the socket with this code (4000 + status)." }),
 	},
 	"SessionEndedFrame",
@@ -595,7 +627,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
 	),
 	frame(
 		"message.ack",
-		{ clientId: ClientId, seq: Seq, id: z.string(), duplicate: z.boolean() },
+		{ clientId: ClientId, seq: Seq, id: Str, duplicate: z.boolean() },
 		"MessageAckFrame",
 		"To the sending socket, once per `message.send` stored or retried (`duplicate: true`).",
 	),

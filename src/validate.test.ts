@@ -9,13 +9,13 @@ describe("request validation", () => {
 		expect(error.message).toMatch(/^memberIds: /);
 	});
 
-	it("answers bad_request naming the Content-Type of a JSON route's body of another type", async () => {
+	it("answers unsupported_media_type naming the Content-Type of a JSON route's body of another type", async () => {
 		const alice = await User.create(await createTenant(), "alice");
 		const refused = await alice.call("/v1/conversations", {
 			rawBody: "type=group",
 			headers: { "content-type": "application/x-www-form-urlencoded" },
 		});
-		const error = await expectError(refused, 400, "bad_request");
+		const error = await expectError(refused, 415, "unsupported_media_type");
 		expect(error.message).toContain("application/x-www-form-urlencoded");
 	});
 

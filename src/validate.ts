@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
+import { LIMITS } from "./protocol";
 
 export function describeIssues(error: {
 	issues: readonly { path: PropertyKey[]; message: string }[];
@@ -26,21 +27,84 @@ export function throwBadRequest(result: {
 	if (!result.success && result.error) throw new AppError("bad_request", describeIssues(result.error));
 }
 
-/** The media type hono's JSON validator reads (parameters and case ignored). */
+/** JSON's media types: `application/json` and `application/<anything>+json` (parameters aside). */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** The charset of a Content-Type, when it names one; JSON is UTF-8 (RFC 8259 §8.1). */
+function charsetOf(contentType: string): string | undefined {
+	const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType);
+	return match?.[1]?.toLowerCase();
+}
+
+const unsupported = (contentType: string | undefined) =>
+	new AppError(
+		"unsupported_media_type",
+		contentType === undefined
+			? "The body must be JSON: send Content-Type: application/json"
+			: `The body must be JSON (Content-Type: application/json), not ${contentType}`,
+	);
+
 /**
- * On a route with a JSON body: a body declared as something else is a `bad_request`, as it was before
- * the routes were declared with @hono/zod-openapi, whose own gate would answer 415 instead. (A request
- * with no Content-Type and no body goes on: the body schema decides, so `{}` defaults still apply.)
+ * On a route with a JSON body, before its validator: the body is refused as `415` unless it is declared
+ * JSON in UTF-8, and read at most `LIMITS.jsonBodyBytes` far (`413` as soon as it is over, whether or
+ * not it declared a Content-Length), then handed on as the bytes read. A body that breaks off before
+ * its end (the client went away, a Content-Length longer than what came) is a `400`, not a failure of
+ * ours. A request with neither a Content-Type nor a body goes on: the schema decides (`{}` defaults).
+ *
+ * Hono's `bodyLimit` does not fit: it trusts a Content-Length without reading, and a read that fails
+ * later in the validator became a 500.
  */
-export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const readJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const contentType = c.req.header("content-type");
-	if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType.split(";")[0]?.trim() ?? "")) {
-		throw new AppError(
-			"bad_request",
-			`The body must be JSON (Content-Type: application/json), not ${contentType}`,
-		);
+	if (contentType !== undefined) {
+		const charset = charsetOf(contentType);
+		const essence = contentType.split(";")[0]?.trim() ?? "";
+		if (!JSON_MEDIA_TYPE.test(essence) || (charset !== undefined && charset !== "utf-8"))
+			throw unsupported(contentType);
 	}
+	const limit = LIMITS.jsonBodyBytes;
+	const declared = c.req.header("content-length");
+	if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > limit) {
+		throw tooLarge(limit);
+	}
+	const bytes = await readAtMost(c.req.raw.body, limit);
+	if (bytes.byteLength > 0 && contentType === undefined) throw unsupported(undefined);
+	if (bytes.byteLength > 0 || c.req.raw.body) c.req.raw = new Request(c.req.raw, { body: bytes });
 	await next();
 };
+
+const tooLarge = (limit: number) =>
+	new AppError("payload_too_large", `JSON bodies are limited to ${limit} bytes`);
+
+/** The whole body, refused once it passes `limit` bytes; a stream that errors is a body cut short. */
+async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+	if (!body) return new Uint8Array(0);
+	const reader = body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	try {
+		for (;;) {
+			let next: ReadableStreamReadResult<Uint8Array>;
+			try {
+				next = await reader.read();
+			} catch {
+				throw new AppError("bad_request", "The request body ended before it was complete");
+			}
+			if (next.done) break;
+			size += next.value.byteLength;
+			if (size > limit) throw tooLarge(limit);
+			chunks.push(next.value);
+		}
+	} catch (error) {
+		// Stop reading what will not be used; the client gets our answer, not a reset.
+		reader.cancel().catch(() => {});
+		throw error;
+	}
+	const out = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		out.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return out;
+}

@@ -13,6 +13,14 @@ import {
 
 export const ADMIN_KEY = "test_admin_key";
 
+/** The headers of a well-formed WebSocket opening handshake (RFC 6455 §4.1), as a browser sends them. */
+export const UPGRADE_HEADERS = {
+	upgrade: "websocket",
+	connection: "Upgrade",
+	"sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+	"sec-websocket-version": "13",
+} as const;
+
 export interface TestTenant {
 	id: string;
 	host: string;
@@ -240,7 +248,7 @@ export class Socket {
 		headers: Record<string, string> = {},
 		{ closesWhenTold = true } = {},
 	) {
-		const response = await call(host, path, { token, headers: { upgrade: "websocket", ...headers } });
+		const response = await call(host, path, { token, headers: { ...UPGRADE_HEADERS, ...headers } });
 		if (!response.webSocket) throw new Error(`upgrade refused: ${response.status} ${await response.text()}`);
 		response.webSocket.accept();
 		return new Socket(response.webSocket, closesWhenTold);

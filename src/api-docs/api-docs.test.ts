@@ -102,6 +102,17 @@ describe("GET /openapi.json", () => {
 		}
 	});
 
+	it("documents the numbers of query strings as integers in their range", async () => {
+		const doc = await openApi();
+		const parameters = doc.paths["/v1/conversations/{id}/messages"]?.get?.parameters as
+			| { name: string; in: string; schema: Record<string, unknown> }[]
+			| undefined;
+		const limit = parameters?.find((p) => p.in === "query" && p.name === "limit");
+		expect(limit?.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 200 });
+		const after = parameters?.find((p) => p.in === "query" && p.name === "after");
+		expect(after?.schema).toMatchObject({ type: "integer", minimum: 0 });
+	});
+
 	it("lets null through wherever a schema is nullable, named schemas included", async () => {
 		const doc = await openApi();
 		const nullableAllOf: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, createTenant, expectError, json, User } from "../../test/helpers";
+import { ADMIN_KEY, call, createTenant, expectError, json, UPGRADE_HEADERS, User } from "../../test/helpers";
 import { base64UrlEncode } from "./crypto";
 import { signJwt } from "./jwt";
 
@@ -193,7 +193,7 @@ describe("user authentication", () => {
 			"unauthorized",
 		);
 		const upgraded = await call(tenant.host, `/v1/conversations/${group.id}/ws?token=${alice.token}`, {
-			headers: { upgrade: "websocket" },
+			headers: UPGRADE_HEADERS,
 		});
 		expect(upgraded.status).toBe(101);
 		upgraded.webSocket?.accept();

@@ -4,7 +4,7 @@
  * mint these itself with its signing secret.
  */
 import { AppError } from "../errors";
-import { UserId } from "../protocol";
+import { Str, UserId } from "../protocol";
 import { base64UrlDecode, base64UrlEncode } from "./crypto";
 
 const encoder = new TextEncoder();
@@ -96,6 +96,9 @@ export async function verifyJwt(
 	const { sub, iat, exp, name } = payload;
 	if (typeof sub !== "string" || !UserId.safeParse(sub).success)
 		throw unauthorized("Token has no valid sub claim");
+	// Any text claim is held to the protocol's strings: well-formed Unicode.
+	if (typeof name === "string" && !Str.safeParse(name).success)
+		throw unauthorized("Token has an invalid name claim");
 	if (typeof exp !== "number" || !Number.isFinite(exp)) throw unauthorized("Token has no exp claim");
 	if (exp + CLOCK_SKEW_SECONDS <= nowSeconds) throw unauthorized("Token expired");
 	if (typeof iat === "number" && iat - CLOCK_SKEW_SECONDS > nowSeconds)

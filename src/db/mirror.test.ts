@@ -127,6 +127,22 @@ describe("the D1 history mirror", () => {
 		expect(await mirroredSeqs(tenant, group.id)).toEqual(range(1, 25));
 	});
 
+	it("answers its status while a drain is running, with no next attempt scheduled", async () => {
+		const tenant = await createUnlimitedTenant();
+		const alice = await User.create(tenant, "alice");
+		const group = await alice.createGroup([]);
+		await alice.send(group.id, "pending");
+		// As WorkQueue.run parks a kind while its handler runs (the fuzz caught a status read then).
+		await runInDurableObject(stubOf(tenant, group.id), (_instance, state) => {
+			state.storage.sql.exec("UPDATE due_work SET due_at = ? WHERE kind = 'mirror'", Number.MAX_SAFE_INTEGER);
+		});
+		const running = await json<{ mirror: MirrorStatus }>(
+			await call(tenant.host, `/v1/admin/conversations/${group.id}/mirror`, { token: tenant.apiKey }),
+			200,
+		);
+		expect(running.mirror).toMatchObject({ pendingMessages: 1, nextAttemptAt: null });
+	});
+
 	it("inserts nothing twice when a drain is replayed after D1 committed but its answer was lost", async () => {
 		const tenant = await createUnlimitedTenant();
 		const alice = await User.create(tenant, "alice");

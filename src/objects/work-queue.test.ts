@@ -76,6 +76,26 @@ describe("WorkQueue", () => {
 		});
 	});
 
+	it("tells no scheduled time while a kind runs (its row is parked past any Date)", async () => {
+		await withQueue(async (queue) => {
+			const now = Date.now();
+			queue.schedule("drain", now);
+			expect(queue.dueAt("drain")).toBe(now);
+			let during: number | null | undefined;
+			await queue.run(
+				{
+					drain: async () => {
+						during = queue.dueAt("drain");
+						return false;
+					},
+				},
+				now,
+			);
+			expect(during).toBeNull();
+			expect(queue.dueAt("drain")).toBeNull();
+		});
+	});
+
 	it("forgets a kind nobody handles", async () => {
 		await withQueue(async (queue) => {
 			queue.schedule("orphan", Date.now());

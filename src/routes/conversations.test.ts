@@ -299,7 +299,8 @@ describe("messages over HTTP", () => {
 				rawBody: "clientId=a",
 				headers: { "content-type": "application/x-www-form-urlencoded" },
 			}),
-			400,
+			415,
+			"unsupported_media_type",
 		);
 		expect((await alice.history(group.id)).messages).toEqual([]);
 		// The limit itself is allowed: 16 KiB of UTF-8 exactly.

@@ -39,7 +39,7 @@ const createConversationRoute = defineRoute({
 	description:
 		"A direct conversation is between the caller and one other user; its id is derived from the pair, so both reach the same one whoever creates it. A group's creator is its owner; with a `clientId`, a retry by the same creator answers the group it created (200).",
 	request: { body: jsonBody(CreateConversationBody) },
-	refusals: ["too_many_members", "conversation_exists"],
+	refusals: ["too_many_members"],
 	responses: {
 		201: json(ConversationResponse, "Created"),
 		200: json(
@@ -211,7 +211,7 @@ export const conversationRoutes = routeGroup(requireUser)
 		return c.body(null, 204);
 	})
 	.openapi(conversationSocketRoute, async (c) => {
-		requireUpgrade(c.req.header("upgrade"));
+		requireUpgrade(c);
 		const tenant = c.get("tenant");
 		const { after } = c.req.valid("query");
 		const url = new URL("https://conversation/ws");

@@ -77,7 +77,7 @@ export const inboxRoutes = routeGroup(requireUser)
 		return c.body(null, 204);
 	})
 	.openapi(inboxSocketRoute, async (c) => {
-		requireUpgrade(c.req.header("upgrade"));
+		requireUpgrade(c);
 		const { owner, stub } = callersInbox(c);
 		return forwardUpgrade(stub, "https://inbox/ws", {
 			[INBOX_TENANT_HEADER]: owner.tenantId,

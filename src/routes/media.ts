@@ -20,6 +20,7 @@ import {
 	type Media,
 	MediaResponse,
 	MediaUploadQuery,
+	Str,
 } from "../protocol";
 import { BINARY, defineRoute, json, replayed, routeGroup, SECURITY } from "./openapi";
 
@@ -66,8 +67,8 @@ const downloadRoute = defineRoute({
 	request: {
 		params: z.object({ id: Id }),
 		headers: z.object({
-			range: z.string().optional().meta({ description: "One range of bytes, `bytes=start-end`." }),
-			"if-none-match": z.string().optional().meta({ description: "The ETag of a copy the client has." }),
+			range: Str.optional().meta({ description: "One range of bytes, `bytes=start-end`." }),
+			"if-none-match": Str.optional().meta({ description: "The ETag of a copy the client has." }),
 		}),
 	},
 	refusals: ["not_found", "forbidden", "range_not_satisfiable"],

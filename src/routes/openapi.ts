@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { AppEnv } from "../context";
 import { ERRORS, type ErrorCode } from "../errors";
 import { ErrorBody, Id } from "../protocol";
-import { requireJsonBody, throwBadRequest } from "../validate";
+import { readJsonBody, throwBadRequest } from "../validate";
 
 /**
  * A group of routes behind `middleware` (its credential check), whose validation failures answer
@@ -31,9 +31,11 @@ type RouteDeclaration<P extends string> = Omit<RouteConfig, "path"> & {
 /**
  * `createRoute`, plus the error answers (one per status, the `ErrorBody` schema, naming the codes):
  * `refusals`, and those the declaration implies — `internal` for every route, `unauthorized` and
- * `unavailable` (503, a dependency down) behind a credential, `tenant_not_found` on a tenant's host (every credential but the operator's),
- * `bad_request` for a route with any input. A route with a JSON body refuses another declared
- * Content-Type as `bad_request` (`requireJsonBody`), after its own middleware (credentials first).
+ * `unavailable` (503, a dependency down) behind a credential, `tenant_not_found` on a tenant's host
+ * (every credential but the operator's), `bad_request` for a route with any input, `query_too_long`
+ * and `headers_too_large` for every route. A route with a JSON body reads it through `readJsonBody`
+ * (`415` for another Content-Type, `413` over the size limit), after its own middleware (credentials
+ * first), and so also refuses with `payload_too_large` and `unsupported_media_type`.
  */
 export function defineRoute<P extends string, R extends RouteDeclaration<P>>({
 	refusals = [],
@@ -41,19 +43,23 @@ export function defineRoute<P extends string, R extends RouteDeclaration<P>>({
 }: R) {
 	const schemes = (config.security ?? []).flatMap((requirement) => Object.keys(requirement));
 	const { params, query, headers, body } = config.request ?? {};
+	const jsonBody = body?.content?.["application/json"] !== undefined;
 	const implied: ErrorCode[] = [
 		...(params || query || headers || body ? (["bad_request"] as const) : []),
 		// Every credential is checked against D1 (through a cache) and every such route reaches D1, R2 or
 		// an object: any of them may be down for a while.
 		...(schemes.length > 0 ? (["unauthorized", "unavailable"] as const) : []),
 		...(schemes.some((scheme) => scheme !== "platformAdminKey") ? (["tenant_not_found"] as const) : []),
+		...(jsonBody ? (["payload_too_large", "unsupported_media_type"] as const) : []),
+		// Every request's query string and headers have their limits (src/request-limits.ts).
+		"query_too_long",
+		"headers_too_large",
 		"internal",
 	];
-	const jsonBody = body?.content?.["application/json"] !== undefined;
 	const middleware = config.middleware === undefined ? [] : [config.middleware].flat();
 	return createRoute({
 		...config,
-		...(jsonBody ? { middleware: [...middleware, requireJsonBody] } : {}),
+		...(jsonBody ? { middleware: [...middleware, readJsonBody] } : {}),
 		responses: { ...config.responses, ...errors([...implied, ...refusals]) },
 	}) as ReturnType<typeof createRoute<P, Omit<R, "refusals">>>;
 }

@@ -5,6 +5,13 @@ import { randomBytes } from "node:crypto";
 import { clientFrame, handshake, handshakeLines } from "./sockets.mjs";
 
 const REFUSE = { reject: true, statuses: [400] };
+/**
+ * What the Worker checks (src/upgrade.ts) but cannot see under `wrangler dev`: its proxy answers a
+ * handshake without a key or with another version itself (plain-text 400), and redoes every other
+ * handshake with a fresh key and `Connection: Upgrade` before the Worker sees it. In production the
+ * Worker gets the client's own handshake; src/upgrade.test.ts holds the Worker to these cases.
+ */
+const DEV_PROXY = "wrangler dev's proxy (it redoes the handshake, so the Worker never sees this one)";
 
 /** `{socket, category, label, bytes, expect}` for the conversation socket and the inbox socket. */
 export function handshakeCases(f) {
@@ -25,7 +32,14 @@ export function handshakeCases(f) {
 				...extra,
 			});
 		add("the valid handshake", { lines: handshakeLines() }, { statuses: [101] }, "control");
-		add("no Sec-WebSocket-Key", { lines: handshakeLines({ drop: ["Sec-WebSocket-Key"] }) }, REFUSE);
+		const byProxy = { runtime: DEV_PROXY };
+		add(
+			"no Sec-WebSocket-Key",
+			{ lines: handshakeLines({ drop: ["Sec-WebSocket-Key"] }) },
+			REFUSE,
+			"handshake",
+			byProxy,
+		);
 		for (const [key, label] of [
 			["bad", "3 chars"],
 			["!!!!!!!!!!!!!!!!!!!!!!==", "not base64"],
@@ -38,6 +52,8 @@ export function handshakeCases(f) {
 				`Sec-WebSocket-Key ${label}`,
 				{ lines: handshakeLines({ set: { "Sec-WebSocket-Key": key } }) },
 				REFUSE,
+				"handshake",
+				byProxy,
 			);
 		add(
 			"two Sec-WebSocket-Key headers",
@@ -49,24 +65,25 @@ export function handshakeCases(f) {
 				}),
 			},
 			REFUSE,
+			"handshake",
+			byProxy,
 		);
+		// RFC 6455 §4.4: a version the server does not speak gets 426 with the one it does.
+		const VERSION = { reject: true, statuses: [426], codes: ["upgrade_required"] };
 		add(
 			"no Sec-WebSocket-Version",
 			{ lines: handshakeLines({ drop: ["Sec-WebSocket-Version"] }) },
-			{
-				reject: true,
-				statuses: [400, 426],
-			},
+			VERSION,
+			"handshake",
+			byProxy,
 		);
 		for (const version of ["8", "14", "13abc", "", "13, 8"])
 			add(
 				`Sec-WebSocket-Version ${JSON.stringify(version)}`,
 				{ lines: handshakeLines({ set: { "Sec-WebSocket-Version": version } }) },
-				{
-					reject: true,
-					statuses: [400, 426],
-					prefer: [426],
-				},
+				VERSION,
+				"handshake",
+				byProxy,
 			);
 		// Without a WebSocket upgrade, ?token= is no credential (docs/api.md): 401 is as right as 426.
 		const notUpgrade = { reject: true, statuses: [400, 401, 426] };
@@ -74,8 +91,16 @@ export function handshakeCases(f) {
 			"Connection: keep-alive (no Upgrade token)",
 			{ lines: handshakeLines({ set: { Connection: "keep-alive" } }) },
 			notUpgrade,
+			"handshake",
+			byProxy,
 		);
-		add("no Connection header", { lines: handshakeLines({ drop: ["Connection"] }) }, notUpgrade);
+		add(
+			"no Connection header",
+			{ lines: handshakeLines({ drop: ["Connection"] }) },
+			notUpgrade,
+			"handshake",
+			byProxy,
+		);
 		add("Upgrade: websocketx", { lines: handshakeLines({ set: { Upgrade: "websocketx" } }) }, notUpgrade);
 		add("Upgrade: h2c", { lines: handshakeLines({ set: { Upgrade: "h2c" } }) }, notUpgrade);
 		// The runtime hands the Worker such a request as a GET (its 404 says "No route for GET …") and
@@ -87,7 +112,7 @@ export function handshakeCases(f) {
 			"handshake",
 			{ runtime: "the runtime (it turns the POST into a GET for the Worker)" },
 		);
-		add("HTTP/1.0", { version: "HTTP/1.0", lines: handshakeLines() }, { reject: true });
+		add("HTTP/1.0", { version: "HTTP/1.0", lines: handshakeLines() }, { reject: true }, "handshake", byProxy);
 		add(
 			"Sec-WebSocket-Extensions garbage",
 			{

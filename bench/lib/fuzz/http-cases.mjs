@@ -97,9 +97,15 @@ function methodCases(route, valid) {
 		.map((method) =>
 			variant(valid, "method", `${method} instead of ${methodOf(route)}`, {
 				method,
-				expect: method === "OPTIONS" ? {} : { reject: true, statuses: [404, 405, 501], prefer: [405] },
+				// docs/api.md: a path the API has, asked with another method, is a 405 with Allow.
+				expect:
+					method === "OPTIONS"
+						? {}
+						: method === "FUZZ"
+							? { reject: true, statuses: [405, 501] }
+							: { reject: true, statuses: [405], codes: ["method_not_allowed"], allow: true },
 				// workerd refuses methods it does not know (501, plain text) before any Worker runs.
-				...(["PROPFIND", "FUZZ"].includes(method) ? { runtime: "workerd's HTTP parser" } : {}),
+				...(method === "FUZZ" ? { runtime: "workerd's HTTP parser" } : {}),
 			}),
 		);
 }
@@ -182,12 +188,13 @@ function bodyCases(route, f, r, valid) {
 		["application/json; charset=utf-16", "charset utf-16"],
 		["\u00e9/\u00e9", "latin-1 garbage"],
 	];
+	// docs/api.md: a JSON route's body not declared application/json in UTF-8 is a 415.
 	for (const [type, label] of contentTypes)
 		cases.push(
 			variant(valid, "content-type", `Content-Type ${label}`, {
 				body: JSON.stringify(fresh()),
 				headers: { "content-type": type },
-				expect: { prefer: [415] },
+				expect: { reject: true, statuses: [415], codes: ["unsupported_media_type"] },
 			}),
 		);
 	const json = JSON.stringify(fresh());
@@ -532,6 +539,16 @@ export function catalogue(f, r) {
 		if (route.route === "GET /v1/media/:id") cases.push(...rangeCases(valid, f));
 	}
 	cases.push(...unknownRouteCases(f));
+	// docs/api.md, Limits: a query string over 4 KiB is a 414, a header over 8 KiB a 431, whatever else
+	// the request gets wrong (they are checked first).
+	for (const kase of cases) {
+		const query = kase.query?.map(([k, v]) => `${k}=${v}`).join("&") ?? "";
+		const longHeader = Object.values(kase.headers ?? {}).some(
+			(v) => v !== undefined && String(v).length > 8192,
+		);
+		if (query.length > 4096) kase.expect = { reject: true, statuses: [414], codes: ["query_too_long"] };
+		else if (longHeader) kase.expect = { reject: true, statuses: [431], codes: ["headers_too_large"] };
+	}
 	// A socket route asked over plain HTTP may answer 426 for the missing upgrade once the rest is fine.
 	for (const kase of cases)
 		if (

@@ -86,6 +86,7 @@ export function checkHttp(kase, response) {
 		}
 	}
 	if (status === 429 && !headers["retry-after"]) violations.push("429 without Retry-After");
+	if (status === 405 && !headers.allow) violations.push("405 without Allow");
 	if (expect.statuses && !expect.statuses.includes(status) && status < 500 && !accepted)
 		violations.push(`status ${status}, expected ${expect.statuses.join("|")}`);
 	if (expect.prefer && !expect.prefer.includes(status) && !ok)
@@ -137,8 +138,10 @@ export function checkFrames(kase, frames) {
 		if (kase.reject && answers.some((f) => f.type === "message.ack"))
 			violations.push("acked (stored) a message the contract refuses");
 	}
+	// docs/api.md: a refused message.send's error carries its clientId whenever it can be read, a
+	// frame over the size limit's too.
 	if (kase.wantClientId && errors.some((e) => e.clientId !== kase.wantClientId))
-		findings.push("error for a message.send without its clientId (a client cannot tell which send failed)");
+		violations.push("error for a message.send without its clientId (a client cannot tell which send failed)");
 	if (kase.expect?.startsWith?.("pongs:")) {
 		const pongs = frames.filter((f) => f.type === "pong").length;
 		// At least: the runtime's own answer to an exact {"type":"ping"} may land in any window.

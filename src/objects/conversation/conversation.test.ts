@@ -8,6 +8,7 @@ import {
 	expectError,
 	json,
 	type Socket,
+	UPGRADE_HEADERS,
 	User,
 } from "../../../test/helpers";
 import { type Message, PING_FRAME, PONG_FRAME, type ServerFrame } from "../../protocol";
@@ -46,28 +47,18 @@ describe("the conversation socket", () => {
 		const { tenant, conversation } = await room();
 		const mallory = await User.create(tenant, "mallory");
 		const path = `/v1/conversations/${conversation.id}/ws`;
+		await expectError(await call(tenant.host, path, { token: mallory.token, headers: UPGRADE_HEADERS }), 404);
+		await expectError(await call(tenant.host, path, { headers: UPGRADE_HEADERS }), 401, "unauthorized");
 		await expectError(
-			await call(tenant.host, path, { token: mallory.token, headers: { upgrade: "websocket" } }),
-			404,
-		);
-		await expectError(
-			await call(tenant.host, path, { headers: { upgrade: "websocket" } }),
-			401,
-			"unauthorized",
-		);
-		await expectError(
-			await call(tenant.host, `${path}?token=forged.token.x`, { headers: { upgrade: "websocket" } }),
+			await call(tenant.host, `${path}?token=forged.token.x`, { headers: UPGRADE_HEADERS }),
 			401,
 		);
 		const other = await User.create(await createTenant(), "alice");
-		await expectError(
-			await call(tenant.host, path, { token: other.token, headers: { upgrade: "websocket" } }),
-			401,
-		);
+		await expectError(await call(tenant.host, path, { token: other.token, headers: UPGRADE_HEADERS }), 401);
 		await expectError(
 			await call(tenant.host, `${path}?after=-3`, {
 				token: mallory.token,
-				headers: { upgrade: "websocket" },
+				headers: UPGRADE_HEADERS,
 			}),
 			400,
 			"bad_request",
@@ -304,7 +295,7 @@ describe("the conversation socket", () => {
 		await expectError(
 			await call(tenant.host, `/v1/conversations/${conversation.id}/ws`, {
 				token: bob.token,
-				headers: { upgrade: "websocket" },
+				headers: UPGRADE_HEADERS,
 			}),
 			404,
 		);
@@ -436,7 +427,7 @@ describe("conversations that do not exist", () => {
 		await expectError(
 			await call(tenant.host, `/v1/conversations/${probed}/ws`, {
 				token: alice.token,
-				headers: { upgrade: "websocket" },
+				headers: UPGRADE_HEADERS,
 			}),
 			404,
 		);

@@ -4,9 +4,9 @@
  * `error` frame and the socket stays open.
  */
 import { errorFrame } from "../../errors";
-import { ClientFrame, LIMITS } from "../../protocol";
+import { ClientFrame } from "../../protocol";
 import { assertNever } from "../../util";
-import { parseClientFrame } from "../frame-parser";
+import { parseClientFrame, sendClientId } from "../frame-parser";
 import { markRead } from "./read";
 import { replay } from "./replay";
 import type { Room } from "./room";
@@ -19,7 +19,7 @@ export function handleFrame(room: Room, ws: WebSocket, userId: string, data: str
 	try {
 		frame = parseClientFrame(data, ClientFrame);
 	} catch (error) {
-		sendFrame(ws, errorFrame(error, clientIdOf(data)));
+		sendFrame(ws, errorFrame(error, sendClientId(data)));
 		return;
 	}
 	try {
@@ -59,17 +59,5 @@ function dispatch(room: Room, ws: WebSocket, userId: string, frame: ClientFrame)
 			return;
 		default:
 			assertNever(frame);
-	}
-}
-
-function clientIdOf(data: string | ArrayBuffer): string | undefined {
-	if (typeof data !== "string" || data.length > LIMITS.frameBytes) return undefined;
-	try {
-		const json: unknown = JSON.parse(data);
-		const clientId =
-			typeof json === "object" && json !== null ? (json as { clientId?: unknown }).clientId : undefined;
-		return typeof clientId === "string" && clientId.length <= 64 ? clientId : undefined;
-	} catch {
-		return undefined;
 	}
 }

@@ -54,7 +54,9 @@ export function createConversation(room: Room, input: CreateInput, now = Date.no
 			store.requireMember(input.creatorId);
 			return false;
 		}
-		throw new AppError("conversation_exists", "A conversation with this id exists");
+		// Group ids are random or derived from their creator and clientId, a direct id from its pair:
+		// no other input reaches this, only a bug.
+		throw new Error(`conversation ${input.conversationId} exists as another ${store.meta.type}`);
 	}
 	const meta: ConversationMeta = {
 		tenantId: input.tenantId,
