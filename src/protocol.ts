@@ -40,7 +40,7 @@ export const LIMITS = {
 
 export const INBOX_LIMITS = {
 	/** Entries pushed when a device connects; a larger backlog ends in `inbox.truncated`. */
-	replayEntries: 1000,
+	replayEntries: 10_000,
 	entriesPage: 500,
 	conversationsPage: 100,
 } as const;

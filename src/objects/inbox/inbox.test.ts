@@ -20,6 +20,7 @@ import type {
 	InboxServerFrame,
 	Message,
 } from "../../protocol";
+import { INBOX_LIMITS } from "../../protocol";
 import { INBOX_WORK } from "../conversation/deliver";
 import { conversationStub, inboxStub } from "../names";
 import type { Inbox } from "./inbox";
@@ -455,4 +456,60 @@ describe("retention", () => {
 		expect(next).toBe(oldestLeft.at + TUNING.inboxRetentionMs);
 		expect(next).toBeGreaterThan(Date.now() + TUNING.inboxRetentionMs - 60_000);
 	});
+});
+
+describe("a device catching up", () => {
+	it("gets up to 10,000 entries in cursor order over the socket, then inbox.truncated, and pages the rest", async () => {
+		const tenant = await createUnlimitedTenant();
+		const bob = await User.create(tenant);
+		const total = INBOX_LIMITS.replayEntries + 50;
+		// A month of unacked entries, written into bob's inbox directly: sending them through rooms
+		// would take minutes, and what is tested is the catch-up, not the delivery.
+		await runInDurableObject(inboxStub(env, tenant.id, bob.id), (_inbox: Inbox, state) => {
+			for (let i = 1; i <= total; i++) {
+				const conversationId = `g_${i % 100}`;
+				const message = {
+					id: `m_${i}`,
+					conversationId,
+					seq: Math.ceil(i / 100),
+					senderId: "alice",
+					clientId: `c${i}`,
+					text: `message ${i}`,
+					attachments: [],
+					replyTo: null,
+					createdAt: new Date(i).toISOString(),
+					editedAt: null,
+					deletedAt: null,
+				};
+				state.storage.sql.exec(
+					"INSERT INTO entries (conversation_id, seq, message, created_at) VALUES (?, ?, ?, ?)",
+					conversationId,
+					message.seq,
+					JSON.stringify(message),
+					Date.now(),
+				);
+			}
+		});
+		const device = await connectInbox(bob);
+		expect(await device.next("ready")).toMatchObject({ lastCursor: total });
+		const pushed: EntryFrame[] = [];
+		for (let i = 0; i < INBOX_LIMITS.replayEntries; i++)
+			pushed.push(await device.next<EntryFrame>("inbox.entry"));
+		expect(pushed.map((e) => e.cursor)).toEqual(
+			Array.from({ length: INBOX_LIMITS.replayEntries }, (_, i) => i + 1),
+		);
+		expect(await device.next("inbox.truncated")).toEqual({
+			type: "inbox.truncated",
+			cursor: INBOX_LIMITS.replayEntries,
+		});
+		// The frames carry exactly what the HTTP listing does.
+		const { entries } = await inboxOf(bob, "?limit=3");
+		expect(pushed.slice(0, 3).map(({ type: _type, ...entry }) => entry)).toEqual(entries);
+		const rest = await inboxOf(bob, `?after=${INBOX_LIMITS.replayEntries}&limit=500`);
+		expect(rest.entries.map((e) => e.cursor)).toEqual(
+			Array.from({ length: 50 }, (_, i) => INBOX_LIMITS.replayEntries + i + 1),
+		);
+		expect(rest.nextCursor).toBeNull();
+		device.close();
+	}, 60_000);
 });

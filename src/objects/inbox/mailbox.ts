@@ -6,6 +6,7 @@
 import { TUNING } from "../../config";
 import { AppError } from "../../errors";
 import { INBOX_LIMITS, PROTOCOL_VERSION } from "../../protocol";
+import { safeSend } from "../socket-io";
 import type { WorkQueue } from "../work-queue";
 import type { BatchApplied, InboxBatch } from "./batch";
 import { RECEIPTS_WORK } from "./receipts";
@@ -66,9 +67,20 @@ export function expireEntries(mailbox: Mailbox, now = Date.now()): void {
 export function greetDevice(mailbox: Mailbox, ws: WebSocket): void {
 	const { store } = mailbox;
 	sendFrame(ws, { type: "ready", protocol: PROTOCOL_VERSION, lastCursor: store.lastCursor() });
-	const backlog = store.entriesAfter(0, INBOX_LIMITS.replayEntries + 1);
-	const pushed = backlog.slice(0, INBOX_LIMITS.replayEntries);
-	for (const entry of pushed) sendFrame(ws, { type: "inbox.entry", ...entry });
-	const last = pushed.at(-1);
-	if (backlog.length > pushed.length && last) sendFrame(ws, { type: "inbox.truncated", cursor: last.cursor });
+	// Read and sent a page at a time, so a large backlog never sits in memory whole.
+	let after = 0;
+	let pushed = 0;
+	while (pushed < INBOX_LIMITS.replayEntries) {
+		const asked = Math.min(REPLAY_PAGE, INBOX_LIMITS.replayEntries - pushed);
+		const page = store.entryFramesAfter(after, asked);
+		for (const frame of page.frames) safeSend(ws, frame);
+		pushed += page.frames.length;
+		if (page.lastCursor === null || page.frames.length < asked) return;
+		after = page.lastCursor;
+	}
+	if (store.entryFramesAfter(after, 1).frames.length > 0)
+		sendFrame(ws, { type: "inbox.truncated", cursor: after });
 }
+
+/** Entries read from storage per step of a device's catch-up. */
+const REPLAY_PAGE = 500;

@@ -104,6 +104,28 @@ export class InboxStore {
 			}));
 	}
 
+	/**
+	 * The entries after `after` as `inbox.entry` frames, ready to send: built around the message's JSON
+	 * as stored, so a device's catch-up never parses and re-serializes its backlog. Ascending; at most
+	 * `limit`; with the cursor of the last one.
+	 */
+	entryFramesAfter(after: number, limit: number): { frames: string[]; lastCursor: number | null } {
+		const frames: string[] = [];
+		let lastCursor: number | null = null;
+		for (const row of this.sql.exec<{ cursor: number; conversation_id: string; message: string }>(
+			"SELECT cursor, conversation_id, message FROM entries WHERE cursor > ? ORDER BY cursor ASC LIMIT ?",
+			after,
+			limit,
+		)) {
+			// The same JSON as JSON.stringify({type, cursor, conversationId, message}) would give.
+			frames.push(
+				`{"type":"inbox.entry","cursor":${row.cursor},"conversationId":${JSON.stringify(row.conversation_id)},"message":${row.message}}`,
+			);
+			lastCursor = row.cursor;
+		}
+		return { frames, lastCursor };
+	}
+
 	/** The highest cursor ever handed out (0 when none), so a device knows where the inbox stands. */
 	lastCursor(): number {
 		return (
