@@ -65,7 +65,8 @@ function measure(dir) {
 			const db = new DatabaseSync(copy);
 			try {
 				const rows = db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all();
-				const t = (totals[store] ??= { files: 0, bytes: 0, tables: {} });
+				totals[store] ??= { files: 0, bytes: 0, tables: {} };
+				const t = totals[store];
 				t.files++;
 				for (const { name, bytes } of rows) {
 					t.bytes += bytes;
