@@ -12,6 +12,7 @@ import { createUnlimitedTenant, type TestTenant, UPGRADE_HEADERS, User } from ".
 
 import { EdgechatClient, type Message } from "./protocol-v1/client";
 import { ServerFrame as ServerFrameV1 } from "./protocol-v1/protocol";
+
 /** A bound for the tests that send 1,000+ messages, on a loaded machine (not a timing assertion). */
 const VOLUME_TIMEOUT_MS = 180_000;
 
